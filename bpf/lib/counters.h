@@ -1,0 +1,44 @@
+/* Global outcome counters, one per reason a packet took the path it took. Per-CPU so
+ * the data path never contends on them; the control plane sums the CPUs. */
+#pragma once
+
+#include "common.h"
+
+/* The C# enum XdpLb.Bpf.Maps.Counter must list the same names in the same order; the
+ * agent compares them through BTF at load. */
+enum lb_counter {
+	CNT_PASS_NOT_IP = 0,      /* not IPv4/IPv6: ARP, LLDP, ... */
+	CNT_PASS_NOT_L4,          /* IP but neither TCP nor UDP (ICMP, extension headers) */
+	CNT_PASS_FRAGMENT,        /* IP fragment: not handled yet, left to the stack */
+	CNT_PASS_NOT_SERVICE,     /* no flow and no service for the destination */
+	CNT_PASS_NO_FLOW_NON_SYN, /* TCP to a service without SYN and without a flow */
+	CNT_MALFORMED,            /* truncated or inconsistent headers */
+	CNT_DROP_NO_BACKEND,      /* service with no usable backend */
+	CNT_DROP_CONNTRACK_FULL,  /* the flow table is full: new flows are refused */
+	CNT_NEW_FLOW,             /* flows scheduled to a backend */
+	CNT_NAT_REQUEST,          /* client->backend packets rewritten */
+	CNT_NAT_REPLY,            /* backend->client packets rewritten */
+	CNT_FWD_REDIRECT,         /* sent out another interface */
+	CNT_FWD_TX,               /* sent back out of the ingress interface */
+	CNT_FWD_STACK,            /* rewritten, then left to the stack (neighbour unknown, local) */
+	CNT_MAX,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* Keeps enum lb_counter in the object's BTF, where the agent reads the counter names. */
+const volatile enum lb_counter lb_counter_max = CNT_MAX;
+
+static __always_inline void count(enum lb_counter c)
+{
+	__u32 key = c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &key);
+
+	if (v)
+		*v += 1;
+}

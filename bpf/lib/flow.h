@@ -1,0 +1,92 @@
+/* The connection table: one entry per direction of a flow, so that requests and replies
+ * are each found with a single lookup on the packet's own 5-tuple. */
+#pragma once
+
+#include "common.h"
+#include "maps.h"
+
+struct flow_key {
+	struct lb_addr saddr;
+	struct lb_addr daddr;
+	__u16 sport; /* network byte order */
+	__u16 dport; /* network byte order */
+	__u8 proto;
+	__u8 family;
+	__u16 reserved;
+};
+
+enum flow_direction {
+	FLOW_REQUEST = 0, /* client -> VIP: rewrite destination to the backend */
+	FLOW_REPLY = 1,   /* backend -> client: rewrite source to the VIP */
+};
+
+struct flow {
+	struct lb_addr nat_addr; /* REQUEST: backend address; REPLY: VIP */
+	__u16 nat_port;          /* network byte order */
+	__u8 direction;          /* enum flow_direction */
+	__u8 state;
+	__u32 backend_id;
+	__u32 service_id;
+	__u32 reserved;
+	__u64 last_seen_ns;
+};
+
+/* A plain hash, not an LRU: an established flow is never evicted to make room. When the
+ * table is full, new flows are refused and counted. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct flow_key);
+	__type(value, struct flow);
+} conntrack SEC(".maps");
+
+static __always_inline void flow_reverse_key(struct flow_key *rev, const struct flow_key *req,
+					     const struct backend *be)
+{
+	rev->saddr = be->addr;
+	rev->daddr = req->saddr;
+	rev->sport = be->port;
+	rev->dport = req->sport;
+	rev->proto = req->proto;
+	rev->family = req->family;
+	rev->reserved = 0;
+}
+
+/* Inserts both directions. Returns the request entry to use: ours, or the one another CPU
+ * inserted first for the same flow (a retransmitted SYN racing its original). NULL when
+ * the table is full. */
+static __always_inline struct flow *flow_create(const struct flow_key *req, const struct backend *be,
+						__u32 service_id, int *full)
+{
+	struct flow_key rev = {};
+	struct flow entry = {};
+	__u64 now = bpf_ktime_get_ns();
+	long err;
+
+	*full = 0;
+	entry.nat_addr = be->addr;
+	entry.nat_port = be->port;
+	entry.direction = FLOW_REQUEST;
+	entry.backend_id = be->id;
+	entry.service_id = service_id;
+	entry.last_seen_ns = now;
+	err = bpf_map_update_elem(&conntrack, req, &entry, BPF_NOEXIST);
+	if (err == -17 /* EEXIST */)
+		return bpf_map_lookup_elem(&conntrack, req);
+	if (err) {
+		*full = 1;
+		return 0;
+	}
+
+	flow_reverse_key(&rev, req, be);
+	entry.nat_addr = req->daddr;
+	entry.nat_port = req->dport;
+	entry.direction = FLOW_REPLY;
+	if (bpf_map_update_elem(&conntrack, &rev, &entry, BPF_ANY)) {
+		bpf_map_delete_elem(&conntrack, req);
+		*full = 1;
+		return 0;
+	}
+	return bpf_map_lookup_elem(&conntrack, req);
+}

@@ -1,0 +1,85 @@
+/* Sending a rewritten packet on its way: a FIB lookup picks the egress interface and the
+ * next hop's MAC; anything the FIB cannot settle (no neighbour entry yet, local delivery)
+ * goes to the stack, which resolves it, rather than being dropped. */
+#pragma once
+
+#include <linux/if_ether.h>
+#include "common.h"
+#include "counters.h"
+#include "parse.h"
+
+#define IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
+
+static __always_inline int forward_to_stack(void)
+{
+	count(CNT_FWD_STACK);
+	return XDP_PASS;
+}
+
+static __always_inline int forward_l2(struct xdp_md *ctx, struct ethhdr *eth,
+				      const struct bpf_fib_lookup *fib)
+{
+	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
+	if (fib->ifindex == ctx->ingress_ifindex) {
+		count(CNT_FWD_TX);
+		return XDP_TX;
+	}
+	count(CNT_FWD_REDIRECT);
+	return bpf_redirect(fib->ifindex, 0);
+}
+
+static __always_inline int forward_ipv4(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip)
+{
+	struct bpf_fib_lookup fib = {};
+	__u32 check;
+
+	/* Expiring TTLs are the stack's job: it sends the ICMP time exceeded. */
+	if (ip->ttl <= 1)
+		return forward_to_stack();
+	fib.family = AF_INET;
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = ip->protocol;
+	fib.tos = ip->tos;
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ipv4_src = ip->saddr;
+	fib.ipv4_dst = ip->daddr;
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return forward_to_stack();
+
+	/* As ip_decrease_ttl(): the TTL is the high byte of its checksummed word. */
+	check = ip->check;
+	check += bpf_htons(0x0100);
+	ip->check = (__u16)(check + (check >= 0xFFFF));
+	ip->ttl--;
+	return forward_l2(ctx, eth, &fib);
+}
+
+static __always_inline int forward_ipv6(struct xdp_md *ctx, struct ethhdr *eth, struct ipv6hdr *ip6)
+{
+	struct bpf_fib_lookup fib = {};
+
+	if (ip6->hop_limit <= 1)
+		return forward_to_stack();
+	fib.family = AF_INET6;
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = ip6->nexthdr;
+	fib.flowinfo = *(__be32 *)ip6 & IPV6_FLOWINFO_MASK;
+	fib.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(struct ipv6hdr);
+	__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
+	__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+		return forward_to_stack();
+
+	ip6->hop_limit--;
+	return forward_l2(ctx, eth, &fib);
+}
+
+static __always_inline int forward_packet(struct xdp_md *ctx, struct packet *pkt)
+{
+	if (pkt->ip4)
+		return forward_ipv4(ctx, pkt->eth, pkt->ip4);
+	if (pkt->ip6)
+		return forward_ipv6(ctx, pkt->eth, pkt->ip6);
+	return forward_to_stack();
+}

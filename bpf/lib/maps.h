@@ -1,0 +1,66 @@
+/* Map definitions. Sizes here are placeholders: the control plane sets max_entries from
+ * the config's `limits:` before the object is loaded. */
+#pragma once
+
+#include "common.h"
+
+struct service_key {
+	struct lb_addr addr;
+	__u16 port; /* network byte order */
+	__u8 proto;
+	__u8 family;
+};
+
+/* Readers see one generation of a service's backend slots at a time: the control plane
+ * writes the other generation, then replaces this value (an atomic swap for hash maps). */
+struct service {
+	__u32 id;            /* index into per-service arrays (scheduler state) */
+	__u32 backend_count; /* number of slots in the live generation */
+	__u32 generation;    /* live slot generation: 0 or 1 */
+	__u8 scheduler;      /* enum lb_scheduler */
+	__u8 flags;
+	__u16 reserved;
+};
+
+struct slot_key {
+	__u32 service_id;
+	__u32 generation;
+	__u32 index;
+};
+
+struct backend {
+	struct lb_addr addr;
+	__u16 port; /* network byte order */
+	__u8 family;
+	__u8 reserved;
+	__u32 id;
+};
+
+/* Scheduler state lives apart from `struct service` so that replacing a service value
+ * (a generation flip) never resets a cursor that the data path is advancing. */
+struct sched_state {
+	__u64 rr_counter;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1024);
+	__type(key, struct service_key);
+	__type(value, struct service);
+} services SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 8192);
+	__type(key, struct slot_key);
+	__type(value, struct backend);
+} backend_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct sched_state);
+} sched_states SEC(".maps");

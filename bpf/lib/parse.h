@@ -1,0 +1,115 @@
+/* Header parsing. Every access is bounds-checked against data_end before it is read;
+ * nothing past a failed check is touched. */
+#pragma once
+
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include "common.h"
+#include "flow.h"
+
+#define IP_MF     0x2000
+#define IP_OFFSET 0x1fff
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NOT_IP,
+	PARSE_NOT_L4,
+	PARSE_FRAGMENT,
+	PARSE_MALFORMED,
+};
+
+struct packet {
+	struct ethhdr *eth;
+	struct iphdr *ip4;   /* exactly one of ip4/ip6 is set */
+	struct ipv6hdr *ip6;
+	struct tcphdr *tcp;  /* exactly one of tcp/udp is set */
+	struct udphdr *udp;
+	struct flow_key flow;
+};
+
+static __always_inline int parse_l4(struct packet *pkt, void *l4, void *data_end)
+{
+	if (pkt->flow.proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > data_end)
+			return PARSE_MALFORMED;
+		if (tcp->doff < 5)
+			return PARSE_MALFORMED;
+		pkt->tcp = tcp;
+		pkt->flow.sport = tcp->source;
+		pkt->flow.dport = tcp->dest;
+		return PARSE_OK;
+	}
+	if (pkt->flow.proto == IPPROTO_UDP) {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > data_end)
+			return PARSE_MALFORMED;
+		pkt->udp = udp;
+		pkt->flow.sport = udp->source;
+		pkt->flow.dport = udp->dest;
+		return PARSE_OK;
+	}
+	return PARSE_NOT_L4;
+}
+
+static __always_inline int parse_ipv4(struct packet *pkt, void *l3, void *data_end)
+{
+	struct iphdr *ip = l3;
+	__u32 hdr_len;
+
+	if ((void *)(ip + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (ip->version != 4 || ip->ihl < 5)
+		return PARSE_MALFORMED;
+	hdr_len = ip->ihl * 4;
+	if (l3 + hdr_len > data_end)
+		return PARSE_MALFORMED;
+	if (bpf_ntohs(ip->tot_len) < hdr_len)
+		return PARSE_MALFORMED;
+	pkt->ip4 = ip;
+	pkt->flow.family = AF_INET;
+	pkt->flow.proto = ip->protocol;
+	pkt->flow.saddr.words[0] = ip->saddr;
+	pkt->flow.daddr.words[0] = ip->daddr;
+	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
+		return PARSE_FRAGMENT;
+	return parse_l4(pkt, l3 + hdr_len, data_end);
+}
+
+static __always_inline int parse_ipv6(struct packet *pkt, void *l3, void *data_end)
+{
+	struct ipv6hdr *ip6 = l3;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return PARSE_MALFORMED;
+	if (ip6->version != 6)
+		return PARSE_MALFORMED;
+	pkt->ip6 = ip6;
+	pkt->flow.family = AF_INET6;
+	pkt->flow.proto = ip6->nexthdr;
+	__builtin_memcpy(&pkt->flow.saddr, &ip6->saddr, sizeof(pkt->flow.saddr));
+	__builtin_memcpy(&pkt->flow.daddr, &ip6->daddr, sizeof(pkt->flow.daddr));
+	/* Extension headers (including fragment headers) arrive as a non-L4 nexthdr. */
+	return parse_l4(pkt, ip6 + 1, data_end);
+}
+
+static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_MALFORMED;
+	pkt->eth = eth;
+	if (eth->h_proto == bpf_htons(ETH_P_IP))
+		return parse_ipv4(pkt, eth + 1, data_end);
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
+		return parse_ipv6(pkt, eth + 1, data_end);
+	return PARSE_NOT_IP;
+}

@@ -1,0 +1,107 @@
+/* xdplb: the XDP entry point. parse -> flow lookup -> (service lookup -> schedule) ->
+ * rewrite -> forward. Traffic that is not for a service leaves untouched (XDP_PASS). */
+#include "lib/common.h"
+#include "lib/counters.h"
+#include "lib/parse.h"
+#include "lib/maps.h"
+#include "lib/flow.h"
+#include "lib/sched.h"
+#include "lib/nat.h"
+#include "lib/forward.h"
+
+static __always_inline int pass_unparsed(int parse_result)
+{
+	switch (parse_result) {
+	case PARSE_NOT_IP:
+		count(CNT_PASS_NOT_IP);
+		break;
+	case PARSE_NOT_L4:
+		count(CNT_PASS_NOT_L4);
+		break;
+	case PARSE_FRAGMENT:
+		count(CNT_PASS_FRAGMENT);
+		break;
+	default:
+		/* The stack validates and drops it; we cannot tell whether it was ours. */
+		count(CNT_MALFORMED);
+		break;
+	}
+	return XDP_PASS;
+}
+
+static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, struct flow *f)
+{
+	struct lb_addr addr = f->nat_addr;
+	__u16 port = f->nat_port;
+	__u64 now = bpf_ktime_get_ns();
+
+	/* Write the timestamp only when it moved noticeably: a store per packet would
+	 * bounce the entry's cache line between CPUs. */
+	if (now - f->last_seen_ns > 1000000000ULL)
+		f->last_seen_ns = now;
+	if (f->direction == FLOW_REPLY) {
+		nat_rewrite(pkt, 0, &addr, port);
+		count(CNT_NAT_REPLY);
+	} else {
+		nat_rewrite(pkt, 1, &addr, port);
+		count(CNT_NAT_REQUEST);
+	}
+	return forward_packet(ctx, pkt);
+}
+
+static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pkt,
+					   const struct service *svc)
+{
+	struct backend *be;
+	struct flow *f;
+	int full;
+
+	/* As IPVS without sloppy_tcp: only a SYN (without RST) may open a TCP connection. */
+	if (pkt->tcp && !(pkt->tcp->syn && !pkt->tcp->rst)) {
+		count(CNT_PASS_NO_FLOW_NON_SYN);
+		return XDP_PASS;
+	}
+	be = sched_pick(svc);
+	if (!be) {
+		count(CNT_DROP_NO_BACKEND);
+		return XDP_DROP;
+	}
+	f = flow_create(&pkt->flow, be, svc->id, &full);
+	if (!f) {
+		count(full ? CNT_DROP_CONNTRACK_FULL : CNT_DROP_NO_BACKEND);
+		return XDP_DROP;
+	}
+	count(CNT_NEW_FLOW);
+	return handle_flow(ctx, pkt, f);
+}
+
+SEC("xdp")
+int xdplb_ingress(struct xdp_md *ctx)
+{
+	struct packet pkt = {};
+	struct service_key skey = {};
+	struct service *svc;
+	struct flow *f;
+	int rc;
+
+	rc = parse_packet(ctx, &pkt);
+	if (rc != PARSE_OK)
+		return pass_unparsed(rc);
+
+	f = bpf_map_lookup_elem(&conntrack, &pkt.flow);
+	if (f)
+		return handle_flow(ctx, &pkt, f);
+
+	skey.addr = pkt.flow.daddr;
+	skey.port = pkt.flow.dport;
+	skey.proto = pkt.flow.proto;
+	skey.family = pkt.flow.family;
+	svc = bpf_map_lookup_elem(&services, &skey);
+	if (!svc) {
+		count(CNT_PASS_NOT_SERVICE);
+		return XDP_PASS;
+	}
+	return handle_new_flow(ctx, &pkt, svc);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,44 @@
+using XdpLb.Agent;
+using XdpLb.Bpf;
+using XdpLb.Bpf.Btf;
+using XdpLb.Core.Config;
+
+const string Usage = """
+    usage: xdplb <command> [flags]
+
+    commands:
+      run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]
+          load the XDP data path, fill it from FILE and serve until SIGINT/SIGTERM
+      help
+    """;
+
+if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+try
+{
+    return args[0] switch
+    {
+        "run" => RunCommand.Run(RunOptions.Parse(args[1..])),
+        _ => throw new UsageException($"unknown command \"{args[0]}\"\n{Usage}"),
+    };
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"xdplb: {e.Message}");
+    return 2;
+}
+catch (ConfigException e)
+{
+    Log.Error("invalid config", ("errors", e.Errors.Count));
+    Console.Error.WriteLine($"xdplb: {e.Message}");
+    return 2;
+}
+catch (Exception e) when (e is BpfException or BtfLayoutException)
+{
+    Log.Error("bpf failure", ("error", e.Message));
+    return 1;
+}

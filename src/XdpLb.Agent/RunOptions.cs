@@ -1,0 +1,57 @@
+namespace XdpLb.Agent;
+
+public enum DataplaneChoice { Auto, Xdp, XdpGeneric, Ipvs }
+
+/// <summary>The flags of `xdplb run` (design.md, Conventions).</summary>
+internal sealed record RunOptions(string ConfigFile, IReadOnlyList<string> Interfaces, DataplaneChoice Dataplane)
+{
+    public const string Usage =
+        "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]";
+
+    public static RunOptions Parse(IReadOnlyList<string> args)
+    {
+        string? config = null;
+        var interfaces = new List<string>();
+        var dataplane = DataplaneChoice.Auto;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string flag = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    throw new UsageException($"{flag} needs a value\n{Usage}");
+                return args[++i];
+            }
+            switch (flag)
+            {
+                case "--config":
+                    config = Value();
+                    break;
+                case "--interface":
+                    string name = Value();
+                    if (interfaces.Contains(name))
+                        throw new UsageException($"--interface {name} is given twice");
+                    interfaces.Add(name);
+                    break;
+                case "--dataplane":
+                    string choice = Value();
+                    dataplane = choice switch
+                    {
+                        "auto" => DataplaneChoice.Auto,
+                        "xdp" => DataplaneChoice.Xdp,
+                        "xdp-generic" => DataplaneChoice.XdpGeneric,
+                        "ipvs" => throw new UsageException("--dataplane ipvs: the IPVS dataplane is not implemented yet"),
+                        _ => throw new UsageException($"--dataplane \"{choice}\" is not one of auto, xdp, xdp-generic, ipvs"),
+                    };
+                    break;
+                default:
+                    throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
+            }
+        }
+        if (config is null)
+            throw new UsageException($"--config FILE is required (the Kubernetes source is not implemented yet)\n{Usage}");
+        if (interfaces.Count == 0)
+            throw new UsageException($"at least one --interface IF is required\n{Usage}");
+        return new RunOptions(config, interfaces, dataplane);
+    }
+}

@@ -1,0 +1,119 @@
+using System.Runtime.InteropServices;
+using XdpLb.Bpf.Btf;
+using XdpLb.Bpf.Interop;
+
+namespace XdpLb.Bpf;
+
+/// <summary>
+/// A BPF object file opened through libbpf. Map sizes may be changed between
+/// <see cref="OpenMemory"/> and <see cref="Load"/>; programs and maps are usable after.
+/// </summary>
+public sealed unsafe class BpfObject : IDisposable
+{
+    private readonly BpfObjectHandle handle;
+    private bool loaded;
+
+    private BpfObject(BpfObjectHandle handle, string name)
+    {
+        this.handle = handle;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    internal BpfObjectHandle Handle => handle;
+
+    public static BpfObject OpenMemory(ReadOnlySpan<byte> elf, string name)
+    {
+        LibBpfLog.Install();
+        IntPtr namePtr = Marshal.StringToCoTaskMemUTF8(name);
+        try
+        {
+            var opts = new BpfObjectOpenOpts { Size = (nuint)sizeof(BpfObjectOpenOpts), ObjectName = namePtr };
+            IntPtr obj;
+            fixed (byte* p = elf)
+                obj = LibBpf.ObjectOpenMem(p, (nuint)elf.Length, &opts);
+            if (obj == IntPtr.Zero)
+                throw new BpfException($"opening BPF object {name}", Marshal.GetLastPInvokeError(), LibBpfLog.Drain());
+            return new BpfObject(new BpfObjectHandle(obj), name);
+        }
+        finally
+        {
+            Marshal.FreeCoTaskMem(namePtr);
+        }
+    }
+
+    public void SetMaxEntries(string mapName, uint maxEntries)
+    {
+        if (loaded)
+            throw new InvalidOperationException($"map {mapName}: max_entries can only change before the object is loaded");
+        BpfException.Check(LibBpf.MapSetMaxEntries(FindMap(mapName), maxEntries), $"setting max_entries of map {mapName} to {maxEntries}");
+    }
+
+    public void Load()
+    {
+        BpfException.Check(LibBpf.ObjectLoad(handle), $"loading BPF object {Name} into the kernel");
+        loaded = true;
+    }
+
+    public BpfProgram Program(string name)
+    {
+        RequireLoaded();
+        IntPtr prog = LibBpf.ObjectFindProgramByName(handle, name);
+        if (prog == IntPtr.Zero)
+            throw new BpfException($"finding program {name} in {Name}", 2 /* ENOENT */);
+        return new BpfProgram(name, new BpfFdHandle(LibBpf.ProgramFd(prog), ownsHandle: false), this);
+    }
+
+    /// <summary>A hash or array map whose key and value layouts are checked against BTF.</summary>
+    public BpfMap<TKey, TValue> Map<TKey, TValue>(string name)
+        where TKey : unmanaged where TValue : unmanaged
+    {
+        var info = MapInfo(name);
+        BtfLayout.Verify(this, name, info.Map, typeof(TKey), typeof(TValue));
+        return new BpfMap<TKey, TValue>(name, info.Fd, info.MaxEntries);
+    }
+
+    /// <summary>A per-CPU array map; reads return one value per possible CPU.</summary>
+    public PerCpuArrayMap<TValue> PerCpuArray<TValue>(string name) where TValue : unmanaged
+    {
+        var info = MapInfo(name);
+        BtfLayout.Verify(this, name, info.Map, typeof(uint), typeof(TValue));
+        return new PerCpuArrayMap<TValue>(name, info.Fd, info.MaxEntries);
+    }
+
+    internal IntPtr Btf
+    {
+        get
+        {
+            IntPtr btf = LibBpf.ObjectBtf(handle);
+            if (btf == IntPtr.Zero)
+                throw new BpfException($"reading BTF of {Name} (build it with clang -g)", 61 /* ENODATA */);
+            return btf;
+        }
+    }
+
+    private (IntPtr Map, BpfFdHandle Fd, uint MaxEntries) MapInfo(string name)
+    {
+        RequireLoaded();
+        IntPtr map = FindMap(name);
+        return (map, new BpfFdHandle(LibBpf.MapFd(map), ownsHandle: false), LibBpf.MapMaxEntries(map));
+    }
+
+    private IntPtr FindMap(string name)
+    {
+        IntPtr map = LibBpf.ObjectFindMapByName(handle, name);
+        if (map == IntPtr.Zero)
+            throw new BpfException($"finding map {name} in {Name}", 2 /* ENOENT */);
+        return map;
+    }
+
+    private void RequireLoaded()
+    {
+        ObjectDisposedException.ThrowIf(handle.IsClosed, this);
+        if (!loaded)
+            throw new InvalidOperationException($"BPF object {Name} is not loaded yet");
+    }
+
+    public void Dispose() => handle.Dispose();
+}

@@ -1,0 +1,124 @@
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using XdpLb.Bpf.Interop;
+
+namespace XdpLb.Bpf.Btf;
+
+/// <summary>
+/// Checks that C# map structs have exactly the sizes and field offsets that the BPF
+/// object's BTF gives their C twins, so a header change cannot silently corrupt maps.
+/// </summary>
+internal static unsafe class BtfLayout
+{
+    internal static void Verify(BpfObject obj, string mapName, IntPtr map, Type keyType, Type valueType)
+    {
+        var btf = new BtfTypes(obj.Btf);
+        CheckSize(mapName, "key", LibBpf.MapKeySize(map), keyType);
+        CheckSize(mapName, "value", LibBpf.MapValueSize(map), valueType);
+        uint keyId = LibBpf.MapBtfKeyTypeId(map), valueId = LibBpf.MapBtfValueTypeId(map);
+        if (keyId == 0 || valueId == 0)
+            throw new BtfLayoutException($"map '{mapName}' has no BTF key/value types: build the object with clang -g and BTF-style map definitions");
+        CheckType(btf, $"map '{mapName}' key", keyId, keyType);
+        CheckType(btf, $"map '{mapName}' value", valueId, valueType);
+    }
+
+    /// <summary>Checks that a C# enum lists the C enum's names (PascalCase, prefix dropped) with its values.</summary>
+    internal static void VerifyEnum<TEnum>(BpfObject obj, string cName, string prefix) where TEnum : struct, Enum
+    {
+        var btf = new BtfTypes(obj.Btf);
+        int id = btf.Find(cName, BtfTypes.KindEnum);
+        if (id <= 0)
+            throw new BtfLayoutException($"BTF has no enum {cName}");
+        var cNames = new Dictionary<string, long>();
+        foreach (var e in BtfTypes.Enumerators(btf.Type((uint)id)))
+            cNames[PascalCase(btf.Name(e.NameOffset).Substring(prefix.Length))] = e.Value;
+        var csNames = Enum.GetValues<TEnum>().ToDictionary(v => v.ToString(), v => Convert.ToInt64(v));
+        foreach (var (name, value) in cNames)
+        {
+            if (!csNames.TryGetValue(name, out long csValue))
+                throw new BtfLayoutException($"C# enum {typeof(TEnum).FullName} lacks {name} = {value} of enum {cName}");
+            if (csValue != value)
+                throw new BtfLayoutException($"C# enum {typeof(TEnum).FullName}.{name} is {csValue}, enum {cName} says {value}");
+        }
+        foreach (var name in csNames.Keys.Except(cNames.Keys))
+            throw new BtfLayoutException($"C# enum {typeof(TEnum).FullName}.{name} has no counterpart in enum {cName}");
+    }
+
+    private static void CheckSize(string mapName, string part, uint mapSize, Type type)
+    {
+        int size = SizeOf(type);
+        if (size != mapSize)
+            throw new BtfLayoutException($"map '{mapName}' {part}: C# type {type.FullName} is {size} bytes, the map's {part} is {mapSize} bytes");
+    }
+
+    private static void CheckType(BtfTypes btf, string where, uint id, Type type)
+    {
+        uint resolved = btf.Resolve(id);
+        BtfType* t = btf.Type(resolved);
+        string cName = btf.Name(t->NameOffset);
+        long cSize = btf.Size(resolved);
+        int csSize = SizeOf(type);
+        if (cSize != csSize)
+            throw new BtfLayoutException($"{where}: C# type {type.FullName} is {csSize} bytes, BTF type '{cName}' is {cSize} bytes");
+
+        if (t->Kind is BtfTypes.KindInt or BtfTypes.KindEnum or BtfTypes.KindEnum64)
+        {
+            if (!type.IsPrimitive && !type.IsEnum)
+                throw new BtfLayoutException($"{where}: BTF type '{cName}' is a scalar, C# type {type.FullName} is not");
+            return;
+        }
+        if (t->Kind == BtfTypes.KindArray)
+        {
+            if (type.GetCustomAttribute<InlineArrayAttribute>() is null)
+                throw new BtfLayoutException($"{where}: BTF type is an array, C# type {type.FullName} is not an [InlineArray]");
+            return;
+        }
+        if (t->Kind != BtfTypes.KindStruct)
+            throw new BtfLayoutException($"{where}: BTF type '{cName}' (kind {t->Kind}) is not supported for C# type {type.FullName}");
+        if (type.IsPrimitive || type.IsEnum)
+            throw new BtfLayoutException($"{where}: BTF type is struct '{cName}', C# type {type.FullName} is a scalar");
+
+        var csFields = type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
+            .ToDictionary(f => f.GetCustomAttribute<BtfFieldAttribute>()?.Name ?? SnakeCase(f.Name));
+        var seen = new HashSet<string>();
+        foreach (var member in BtfTypes.Members(t))
+        {
+            string name = btf.Name(member.NameOffset);
+            string fieldWhere = $"{where}: struct '{cName}' field '{name}'";
+            if (t->KindFlag && (member.Offset >> 24) != 0)
+                throw new BtfLayoutException($"{fieldWhere} is a bitfield, which map structs must not use");
+            long cOffset = (member.Offset & 0xffffff) / 8;
+            if (!csFields.TryGetValue(name, out var field))
+                throw new BtfLayoutException($"{fieldWhere} at offset {cOffset} has no field in C# struct {type.FullName}");
+            seen.Add(name);
+            long csOffset = Marshal.OffsetOf(type, field.Name).ToInt64();
+            if (csOffset != cOffset)
+                throw new BtfLayoutException($"{fieldWhere} is at offset {cOffset}, C# struct {type.FullName} field {field.Name} is at offset {csOffset}");
+            CheckType(btf, $"{where}: C# struct {type.FullName} field {field.Name} ('{name}')", member.Type, field.FieldType);
+        }
+        foreach (var extra in csFields.Keys.Except(seen))
+            throw new BtfLayoutException($"{where}: C# struct {type.FullName} field {csFields[extra].Name} has no counterpart in struct '{cName}'");
+    }
+
+    private static int SizeOf(Type type) =>
+        (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(type).Invoke(null, null)!;
+
+    internal static string SnakeCase(string pascal)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < pascal.Length; i++)
+        {
+            char c = pascal[i];
+            if (char.IsUpper(c) && i > 0)
+                sb.Append('_');
+            sb.Append(char.ToLowerInvariant(c));
+        }
+        return sb.ToString();
+    }
+
+    internal static string PascalCase(string snake) =>
+        string.Concat(snake.ToLowerInvariant().Split('_', StringSplitOptions.RemoveEmptyEntries)
+            .Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
+}

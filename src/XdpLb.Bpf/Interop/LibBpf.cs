@@ -1,0 +1,90 @@
+using System.Runtime.InteropServices;
+
+namespace XdpLb.Bpf.Interop;
+
+/// <summary>
+/// The subset of libbpf.so.1 (libbpf 1.x) the agent uses. Since 1.0, libbpf returns
+/// -errno from int functions and sets errno for functions that return pointers.
+/// </summary>
+internal static unsafe partial class LibBpf
+{
+    private const string Library = "libbpf.so.1";
+
+    [LibraryImport(Library, EntryPoint = "bpf_object__open_mem", SetLastError = true)]
+    internal static partial IntPtr ObjectOpenMem(byte* buffer, nuint size, BpfObjectOpenOpts* opts);
+
+    [LibraryImport(Library, EntryPoint = "bpf_object__load")]
+    internal static partial int ObjectLoad(BpfObjectHandle obj);
+
+    [LibraryImport(Library, EntryPoint = "bpf_object__close")]
+    internal static partial void ObjectClose(IntPtr obj);
+
+    [LibraryImport(Library, EntryPoint = "bpf_object__find_program_by_name", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr ObjectFindProgramByName(BpfObjectHandle obj, string name);
+
+    [LibraryImport(Library, EntryPoint = "bpf_object__find_map_by_name", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial IntPtr ObjectFindMapByName(BpfObjectHandle obj, string name);
+
+    [LibraryImport(Library, EntryPoint = "bpf_object__btf")]
+    internal static partial IntPtr ObjectBtf(BpfObjectHandle obj);
+
+    [LibraryImport(Library, EntryPoint = "bpf_program__fd")]
+    internal static partial int ProgramFd(IntPtr prog);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__fd")]
+    internal static partial int MapFd(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__set_max_entries")]
+    internal static partial int MapSetMaxEntries(IntPtr map, uint maxEntries);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__max_entries")]
+    internal static partial uint MapMaxEntries(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__key_size")]
+    internal static partial uint MapKeySize(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__value_size")]
+    internal static partial uint MapValueSize(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__type")]
+    internal static partial int MapType(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__btf_key_type_id")]
+    internal static partial uint MapBtfKeyTypeId(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__btf_value_type_id")]
+    internal static partial uint MapBtfValueTypeId(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "btf__type_by_id")]
+    internal static partial BtfType* BtfTypeById(IntPtr btf, uint id);
+
+    [LibraryImport(Library, EntryPoint = "btf__name_by_offset")]
+    internal static partial byte* BtfNameByOffset(IntPtr btf, uint offset);
+
+    [LibraryImport(Library, EntryPoint = "btf__find_by_name_kind", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int BtfFindByNameKind(IntPtr btf, string name, uint kind);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map_update_elem")]
+    internal static partial int MapUpdateElem(int fd, void* key, void* value, ulong flags);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map_lookup_elem")]
+    internal static partial int MapLookupElem(int fd, void* key, void* value);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map_delete_elem")]
+    internal static partial int MapDeleteElem(int fd, void* key);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map_get_next_key")]
+    internal static partial int MapGetNextKey(int fd, void* key, void* nextKey);
+
+    [LibraryImport(Library, EntryPoint = "bpf_link_create")]
+    internal static partial int LinkCreate(int progFd, int targetFd, uint attachType, BpfLinkCreateOpts* opts);
+
+    [LibraryImport(Library, EntryPoint = "bpf_prog_test_run_opts")]
+    internal static partial int ProgTestRunOpts(int progFd, BpfTestRunOpts* opts);
+
+    [LibraryImport(Library, EntryPoint = "libbpf_num_possible_cpus")]
+    internal static partial int NumPossibleCpus();
+
+    [LibraryImport(Library, EntryPoint = "libbpf_set_print")]
+    internal static partial IntPtr SetPrint(delegate* unmanaged[Cdecl]<int, byte*, IntPtr, int> callback);
+}

@@ -1,0 +1,21 @@
+namespace XdpLb.Bpf.Maps;
+
+/// <summary>enum lb_counter of bpf/lib/counters.h (names without CNT_, checked through BTF at load).</summary>
+public enum Counter : uint
+{
+    PassNotIp,
+    PassNotL4,
+    PassFragment,
+    PassNotService,
+    PassNoFlowNonSyn,
+    Malformed,
+    DropNoBackend,
+    DropConntrackFull,
+    NewFlow,
+    NatRequest,
+    NatReply,
+    FwdRedirect,
+    FwdTx,
+    FwdStack,
+    Max,
+}

@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+using XdpLb.Bpf.Btf;
+
+namespace XdpLb.Bpf.Maps;
+
+// Twins of bpf/lib/flow.h.
+
+/// <summary>struct flow_key: a packet's own 5-tuple.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FlowKey
+{
+    [BtfField("saddr")] public LbAddr SourceAddr;
+    [BtfField("daddr")] public LbAddr DestAddr;
+    [BtfField("sport")] public ushort SourcePort;
+    [BtfField("dport")] public ushort DestPort;
+    public byte Proto;
+    public byte Family;
+    public ushort Reserved;
+}
+
+public enum FlowDirection : byte
+{
+    Request = 0,
+    Reply = 1,
+}
+
+/// <summary>struct flow.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FlowValue
+{
+    public LbAddr NatAddr;
+    public ushort NatPort;
+    public FlowDirection Direction;
+    public byte State;
+    public uint BackendId;
+    public uint ServiceId;
+    public uint Reserved;
+    public ulong LastSeenNs;
+}

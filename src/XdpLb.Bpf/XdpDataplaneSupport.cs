@@ -1,0 +1,45 @@
+using XdpLb.Core.Model;
+
+namespace XdpLb.Bpf;
+
+/// <summary>
+/// What the XDP data path implements so far: rr scheduling and nat forwarding of TCP and
+/// UDP. Anything else in a config is refused by name rather than silently ignored.
+/// </summary>
+public static class XdpDataplaneSupport
+{
+    public static IReadOnlyList<string> Unsupported(LbConfig config)
+    {
+        var errors = new List<string>();
+        var defaults = new LbConfig();
+        if (config.Timeouts != defaults.Timeouts)
+            errors.Add($"timeouts: only the defaults (tcp 900, tcpFin 120, udp 300) are supported yet, got tcp {config.Timeouts.Tcp}, tcpFin {config.Timeouts.TcpFin}, udp {config.Timeouts.Udp}");
+        if (config.Sync != defaults.Sync)
+            errors.Add($"sync: only the defaults (minSyncPeriod 1s, syncPeriod 30s) are supported yet, got minSyncPeriod {config.Sync.MinSyncPeriod.TotalSeconds}s, syncPeriod {config.Sync.SyncPeriod.TotalSeconds}s");
+        if (config.Masq != defaults.Masq)
+            errors.Add($"masq.portRange: only the default {defaults.Masq.PortRange} is supported yet, got {config.Masq.PortRange}");
+        foreach (var s in config.Services)
+        {
+            void Refuse(string key, string value) => errors.Add($"{s.Label}: {key}: \"{value}\" is not supported by the XDP dataplane yet");
+            if (s.Protocol == Protocol.Sctp)
+                Refuse("protocol", Names.Of(s.Protocol));
+            if (s.Scheduler != Scheduler.Rr)
+                Refuse("scheduler", Names.Of(s.Scheduler));
+            if (s.Flags.Count > 0)
+                Refuse("flags", string.Join(",", s.Flags.Select(Names.Of)));
+            if (s.Persistence != 0)
+                Refuse("persistence", s.Persistence.ToString());
+            if (s.Forwarding != Forwarding.Nat)
+                Refuse("forwarding", Names.Of(s.Forwarding));
+            if (s.NodePort)
+                Refuse("nodePort", "true");
+            if (s.ExternalTrafficPolicy != TrafficPolicy.Cluster)
+                Refuse("externalTrafficPolicy", Names.Of(s.ExternalTrafficPolicy));
+            if (s.SourceRanges.Count > 0)
+                Refuse("sourceRanges", string.Join(",", s.SourceRanges));
+            foreach (var b in s.Backends.Where(b => b.Local))
+                Refuse($"backends ({b}).local", "true");
+        }
+        return errors;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Reflection;
+using XdpLb.Bpf.Btf;
+using XdpLb.Bpf.Maps;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Bpf;
+
+/// <summary>
+/// xdplb.bpf.o loaded into the kernel, sized from the config's limits, with every map
+/// struct checked against the object's BTF before anything is written.
+/// </summary>
+public sealed class XdpLbProgram : IDisposable
+{
+    public const string ObjectResource = "xdplb.bpf.o";
+    private readonly BpfObject obj;
+
+    private XdpLbProgram(BpfObject obj)
+    {
+        this.obj = obj;
+        Ingress = obj.Program("xdplb_ingress");
+        Services = obj.Map<ServiceMapKey, ServiceValue>("services");
+        BackendSlots = obj.Map<SlotKey, BackendValue>("backend_slots");
+        SchedStates = obj.Map<uint, SchedState>("sched_states");
+        Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
+        Counters = obj.PerCpuArray<ulong>("counters");
+        BtfLayout.VerifyEnum<Counter>(obj, "lb_counter", "CNT_");
+    }
+
+    public BpfProgram Ingress { get; }
+    public BpfMap<ServiceMapKey, ServiceValue> Services { get; }
+    public BpfMap<SlotKey, BackendValue> BackendSlots { get; }
+    public BpfMap<uint, SchedState> SchedStates { get; }
+    public BpfMap<FlowKey, FlowValue> Conntrack { get; }
+    public PerCpuArrayMap<ulong> Counters { get; }
+
+    /// <summary>The BPF object, as embedded in this assembly.</summary>
+    public static byte[] EmbeddedObject()
+    {
+        using var stream = typeof(XdpLbProgram).Assembly.GetManifestResourceStream(ObjectResource)
+            ?? throw new InvalidOperationException($"{ObjectResource} is not embedded in {typeof(XdpLbProgram).Assembly.GetName().Name}: build with make");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    public static XdpLbProgram Load(Limits limits) => Load(EmbeddedObject(), limits);
+
+    public static XdpLbProgram Load(ReadOnlySpan<byte> elf, Limits limits)
+    {
+        var obj = BpfObject.OpenMemory(elf, "xdplb");
+        try
+        {
+            obj.SetMaxEntries("services", limits.Services);
+            obj.SetMaxEntries("sched_states", limits.Services);
+            // Two generations of slots per backend, so a full replacement fits while the old one is live.
+            obj.SetMaxEntries("backend_slots", checked(limits.Backends * 2));
+            // One entry per direction of each connection.
+            obj.SetMaxEntries("conntrack", checked(limits.Connections * 2));
+            obj.Load();
+            return new XdpLbProgram(obj);
+        }
+        catch
+        {
+            obj.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Global counters summed over CPUs.</summary>
+    public IReadOnlyDictionary<Counter, ulong> ReadCounters()
+    {
+        var result = new Dictionary<Counter, ulong>();
+        for (var c = (Counter)0; c < Counter.Max; c++)
+            result[c] = Counters.Lookup((uint)c).Aggregate(0UL, (a, b) => a + b);
+        return result;
+    }
+
+    public void Dispose() => obj.Dispose();
+}
