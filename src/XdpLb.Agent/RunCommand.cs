@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using XdpLb.Bpf;
+using XdpLb.Bpf.Btf;
 using XdpLb.Core.Config;
 using XdpLb.Core.Model;
 
@@ -36,6 +37,7 @@ internal static class RunCommand
             Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)));
             stop.Wait();
             Log.Info("stopping: detaching xdp");
+            LogCounters(program);
         }
         finally
         {
@@ -44,6 +46,13 @@ internal static class RunCommand
         }
         Log.Info("stopped");
         return 0;
+    }
+
+    private static void LogCounters(XdpLbProgram program)
+    {
+        var fields = program.ReadCounters().Where(c => c.Value > 0)
+            .Select(c => (BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
+        Log.Info("data path counters", fields);
     }
 
     internal static LbConfig ReadConfig(string path)

@@ -33,7 +33,7 @@ internal static unsafe class BtfLayout
             throw new BtfLayoutException($"BTF has no enum {cName}");
         var cNames = new Dictionary<string, long>();
         foreach (var e in BtfTypes.Enumerators(btf.Type((uint)id)))
-            cNames[PascalCase(btf.Name(e.NameOffset).Substring(prefix.Length))] = e.Value;
+            cNames[BtfNames.PascalCase(btf.Name(e.NameOffset).Substring(prefix.Length))] = e.Value;
         var csNames = Enum.GetValues<TEnum>().ToDictionary(v => v.ToString(), v => Convert.ToInt64(v));
         foreach (var (name, value) in cNames)
         {
@@ -81,7 +81,7 @@ internal static unsafe class BtfLayout
             throw new BtfLayoutException($"{where}: BTF type is struct '{cName}', C# type {type.FullName} is a scalar");
 
         var csFields = type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic)
-            .ToDictionary(f => f.GetCustomAttribute<BtfFieldAttribute>()?.Name ?? SnakeCase(f.Name));
+            .ToDictionary(f => f.GetCustomAttribute<BtfFieldAttribute>()?.Name ?? BtfNames.SnakeCase(f.Name));
         var seen = new HashSet<string>();
         foreach (var member in BtfTypes.Members(t))
         {
@@ -104,21 +104,4 @@ internal static unsafe class BtfLayout
 
     private static int SizeOf(Type type) =>
         (int)typeof(Unsafe).GetMethod(nameof(Unsafe.SizeOf))!.MakeGenericMethod(type).Invoke(null, null)!;
-
-    internal static string SnakeCase(string pascal)
-    {
-        var sb = new StringBuilder();
-        for (int i = 0; i < pascal.Length; i++)
-        {
-            char c = pascal[i];
-            if (char.IsUpper(c) && i > 0)
-                sb.Append('_');
-            sb.Append(char.ToLowerInvariant(c));
-        }
-        return sb.ToString();
-    }
-
-    internal static string PascalCase(string snake) =>
-        string.Concat(snake.ToLowerInvariant().Split('_', StringSplitOptions.RemoveEmptyEntries)
-            .Select(part => char.ToUpperInvariant(part[0]) + part[1..]));
 }

@@ -125,12 +125,13 @@ public static class ConfigParser
         string path = $"services[{index}]";
         if (r.Mapping(node, path) is not { } map)
             return null;
+        // The name goes into every message about this service, so it is read before the rest.
+        string? name = map.Children.FirstOrDefault(c => c.Key is YamlScalarNode { Value: "name" }).Value is { } nameNode
+            ? r.Scalar(nameNode, $"{path}.name") : null;
+        if (name is not null)
+            path = $"services[{index}] \"{name}\"";
         var keys = r.Keys(map, path, "name", "address", "port", "protocol", "scheduler", "flags", "persistence",
             "forwarding", "nodePort", "externalTrafficPolicy", "sourceRanges", "backends");
-        if (keys.TryGetValue("name", out var nameNode) && r.Scalar(nameNode, $"{path}.name") is { } name)
-            path = $"services[{index}] \"{name}\"";
-        else
-            name = null;
 
         int errorsBefore = r.Errors.Count;
         IPAddress? address = null;

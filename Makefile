@@ -1,0 +1,51 @@
+# xdplb: `make demo` and `make test` are the two commands (README.md). Both run `setup`
+# when a tool is missing. Run as root: they install packages, load BPF and create netns.
+SHELL := /bin/bash
+DOTNET ?= dotnet
+CONFIGURATION ?= Release
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+
+.PHONY: all setup ensure-setup build bpf agent test test-unit test-bpf test-integration demo bench clean
+
+all: build
+
+setup:
+	scripts/setup.sh
+
+ensure-setup:
+	@if scripts/needs-setup.sh; then scripts/setup.sh; fi
+
+bpf: ensure-setup
+	$(MAKE) -C bpf
+
+# The agent is published as one file; its BPF object is embedded in it.
+agent: bpf
+	$(DOTNET) publish src/XdpLb.Agent -c $(CONFIGURATION) -o bin -p:PublishSingleFile=true --self-contained false -v quiet -nologo
+
+build: bpf agent
+	$(DOTNET) build XdpLb.sln -c $(CONFIGURATION) -v quiet -nologo
+
+test: build
+	scripts/run-tests.sh $(CONFIGURATION)
+
+test-unit: build
+	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Core.Tests
+
+test-bpf: build
+	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Bpf.Tests
+
+test-integration: build
+	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Integration.Tests
+
+demo: build
+	scripts/demo.sh
+
+bench: build
+	scripts/bench.sh
+
+clean:
+	$(MAKE) -C bpf clean
+	rm -rf bin
+	$(DOTNET) clean XdpLb.sln -v quiet -nologo >/dev/null 2>&1 || true
+	find src tests bench -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, tests and demo need, and mounts bpffs.
+# Idempotent: apt runs only when something is missing.
+set -euo pipefail
+
+PACKAGES=(clang llvm libbpf-dev bpftool xdp-tools iproute2 ethtool iputils-ping curl
+          busybox-static make)
+
+[ "$(id -u)" -eq 0 ] || { echo "setup: run as root (it installs packages and mounts bpffs)" >&2; exit 1; }
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v dotnet >/dev/null || { echo "setup: the .NET SDK 10 (dotnet) is not on PATH; install it first" >&2; exit 1; }
+
+if ! mountpoint -q /sys/fs/bpf; then
+    mount -t bpf bpf /sys/fs/bpf
+fi
+echo "setup: ready"

@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace XdpLb.Integration.Tests;
+
+/// <summary>The real `xdplb run`, started inside a network namespace; its log is kept for failure messages.</summary>
+public sealed class AgentProcess : IDisposable
+{
+    private readonly Process process;
+    private readonly StringBuilder log = new();
+    private readonly TaskCompletionSource ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private AgentProcess(Process process)
+    {
+        this.process = process;
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.BeginErrorReadLine();
+        process.BeginOutputReadLine();
+    }
+
+    public string Log
+    {
+        get
+        {
+            lock (log)
+                return log.ToString();
+        }
+    }
+
+    /// <summary>Starts the agent and waits for its "ready" line; fails with its log if it exits first.</summary>
+    public static AgentProcess Start(string netns, params string[] args)
+    {
+        var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in new[] { "netns", "exec", netns, Repo.Agent }.Concat(args))
+            psi.ArgumentList.Add(a);
+        var agent = new AgentProcess(Process.Start(psi)!);
+        var exited = agent.process.WaitForExitAsync();
+        var first = Task.WaitAny([agent.ready.Task, exited], TimeSpan.FromSeconds(60));
+        if (first != 0)
+        {
+            string why = first == 1 ? $"exited with {agent.process.ExitCode}" : "did not become ready in 60 s";
+            agent.Dispose();
+            throw new InvalidOperationException($"xdplb {why}:\n{agent.Log}");
+        }
+        return agent;
+    }
+
+    /// <summary>SIGTERM, then the exit status.</summary>
+    public int Stop()
+    {
+        if (!process.HasExited)
+        {
+            Tmds.Linux.LibC.kill(process.Id, Tmds.Linux.LibC.SIGTERM);
+            if (!process.WaitForExit(TimeSpan.FromSeconds(30)))
+                throw new TimeoutException($"xdplb did not stop within 30 s of SIGTERM:\n{Log}");
+        }
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+            return;
+        lock (log)
+            log.AppendLine(line);
+        if (line.Contains("msg=ready", StringComparison.Ordinal))
+            ready.TrySetResult();
+    }
+
+    public void Dispose()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit();
+        }
+        process.Dispose();
+    }
+}

@@ -1,0 +1,37 @@
+namespace XdpLb.Integration.Tests;
+
+/// <summary>
+/// The client / lb / three-backend topology of tests/netns/topology.sh, under a prefix of
+/// its own so runs never collide; removed on dispose, also when the test failed.
+/// </summary>
+public sealed class NetnsTopology : IDisposable
+{
+    public const string Vip = "10.96.0.10";
+    public static readonly string[] BackendAddresses = ["10.0.11.2", "10.0.12.2", "10.0.13.2"];
+    public static readonly string[] LbInterfaces = ["lbc", "lb1", "lb2", "lb3"];
+
+    public NetnsTopology()
+    {
+        Shell.RequirePrerequisites();
+        Prefix = "x" + Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next())).ToLowerInvariant()[..5];
+        try
+        {
+            Shell.Check(Repo.TopologyScript, "up", Prefix, Repo.XdpPassObject);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public string Prefix { get; }
+    public string Client => Prefix + "cl";
+    public string Lb => Prefix + "lb";
+
+    /// <summary>Runs a command inside one of the topology's namespaces.</summary>
+    public ShellResult Exec(string netns, params string[] command) =>
+        Shell.Run("ip", new[] { "netns", "exec", netns }.Concat(command), TimeSpan.FromSeconds(120));
+
+    public void Dispose() => Shell.Run(Repo.TopologyScript, "down", Prefix);
+}
