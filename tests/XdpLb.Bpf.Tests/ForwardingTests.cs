@@ -183,6 +183,12 @@ public sealed class ForwardingTests
 
         Assert.Equal(IPAddress.Parse("10.0.14.2"), dp.RunParsed(Syn(46001)).Packet.Destination);
         Assert.Equal(established, dp.RunParsed(Syn(46000) with { Flags = TcpFlags.Ack }).Packet.Destination);
-        Assert.Single(dp.Program.BackendSlots.Keys()); // the old generation's slots are gone
+        // The generation that went idle stays whole until the next change, then goes.
+        Assert.Equal(1 + 3, dp.Program.BackendSlots.Keys().Count);
+        dp.Dataplane.Apply(config with { Services = [replacement with { Backends = [.. replacement.Backends, new Backend(IPAddress.Parse("10.0.15.2"), 9090)] }] });
+        Assert.Equal(1 + 2, dp.Program.BackendSlots.Keys().Count);
+        dp.Dataplane.Apply(config with { Services = [] });
+        Assert.Empty(dp.Program.BackendSlots.Keys());
+        Assert.Empty(dp.Program.Services.Keys());
     }
 }

@@ -1,0 +1,21 @@
+# xdplb agent image. Stage 1 builds the BPF object and publishes the agent (the object is
+# embedded in it); stage 2 is the .NET runtime plus libbpf, nothing else.
+# No container engine runs on the project's build machines: `make test` checks that the
+# publish command below works; the image itself is built by CI elsewhere.
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0-bookworm-slim AS build
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends clang llvm libbpf-dev make \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN make -C bpf \
+    && dotnet publish src/XdpLb.Agent -c Release -o /out -p:PublishSingleFile=true --self-contained false
+
+FROM mcr.microsoft.com/dotnet/runtime:10.0-bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libbpf1 \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/xdplb /usr/local/bin/xdplb
+ENTRYPOINT ["/usr/local/bin/xdplb"]
+CMD ["help"]
