@@ -17,12 +17,14 @@ public sealed class RoundRobinTrafficTests : IDisposable
               - {address: 10.0.13.2, port: 8080}
         """;
 
-    [Fact]
-    public void ThirtyRequestsAreSpreadTenEachInIpvsRoundRobinOrder()
+    [Theory]
+    [InlineData("xdp", "native")]
+    [InlineData("xdp-generic", "generic")]
+    public void ThirtyRequestsAreSpreadTenEachInIpvsRoundRobinOrder(string dataplane, string mode)
     {
         File.WriteAllText(configFile, Config);
-        using var agent = AgentProcess.Start(topology.Lb, ["run", "--config", configFile, .. NetnsTopology.LbInterfaces.SelectMany(i => new[] { "--interface", i })]);
-        Assert.Contains("mode=native", agent.Log);
+        using var agent = AgentProcess.Start(topology.Lb, ["run", "--config", configFile, "--dataplane", dataplane, .. NetnsTopology.LbInterfaces.SelectMany(i => new[] { "--interface", i })]);
+        Assert.Equal(4, agent.Log.Split('\n').Count(l => l.Contains("msg=\"xdp attached\"") && l.Contains($"mode={mode}")));
 
         var answers = Enumerable.Range(0, 30).Select(_ => Get()).ToList();
 
