@@ -5,6 +5,7 @@
 #include "lib/parse.h"
 #include "lib/maps.h"
 #include "lib/flow.h"
+#include "lib/conntrack.h"
 #include "lib/sched.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
@@ -33,13 +34,16 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 {
 	struct lb_addr addr = f->nat_addr;
 	__u16 port = f->nat_port;
+	int reply = f->direction == FLOW_REPLY;
 	__u64 now = bpf_ktime_get_ns();
 
 	/* Write the timestamp only when it moved noticeably: a store per packet would
 	 * bounce the entry's cache line between CPUs. */
 	if (now - f->last_seen_ns > 1000000000ULL)
 		f->last_seen_ns = now;
-	if (f->direction == FLOW_REPLY) {
+	conn_track(pkt, conn_owner(pkt, f), reply);
+	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
+	if (reply) {
 		nat_rewrite(pkt, 0, &addr, port);
 		count(CNT_NAT_REPLY);
 	} else {
@@ -54,24 +58,36 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 {
 	struct backend *be;
 	struct flow *f;
-	int full;
+	__u32 state = 0;
+	int created;
 
 	/* As IPVS without sloppy_tcp: only a SYN (without RST) may open a TCP connection. */
-	if (pkt->tcp && !(pkt->tcp->syn && !pkt->tcp->rst)) {
-		count(CNT_PASS_NO_FLOW_NON_SYN);
-		return XDP_PASS;
+	if (pkt->tcp) {
+		if (!(pkt->tcp->syn && !pkt->tcp->rst)) {
+			count(CNT_PASS_NO_FLOW_NON_SYN);
+			return XDP_PASS;
+		}
+		state = tcp_next_state(TCP_S_NONE, 0, pkt->tcp);
 	}
 	be = sched_pick(svc);
 	if (!be) {
 		count(CNT_DROP_NO_BACKEND);
 		return XDP_DROP;
 	}
-	f = flow_create(&pkt->flow, be, svc->id, &full);
+	f = flow_create(&pkt->flow, be, svc->id, state, &created);
 	if (!f) {
-		count(full ? CNT_DROP_CONNTRACK_FULL : CNT_DROP_NO_BACKEND);
+		count(CNT_DROP_CONNTRACK_FULL);
 		return XDP_DROP;
 	}
-	count(CNT_NEW_FLOW);
+	if (created) {
+		count(CNT_NEW_FLOW);
+		conn_opened(f->backend_id, state);
+		backend_count_packet(f->backend_id, 0, pkt->ip_len, 1);
+		/* The packet that opened the connection is counted above; forward it as is. */
+		nat_rewrite(pkt, 1, &f->nat_addr, f->nat_port);
+		count(CNT_NAT_REQUEST);
+		return forward_packet(ctx, pkt);
+	}
 	return handle_flow(ctx, pkt, f);
 }
 
@@ -89,8 +105,11 @@ int xdplb_ingress(struct xdp_md *ctx)
 		return pass_unparsed(rc);
 
 	f = bpf_map_lookup_elem(&conntrack, &pkt.flow);
-	if (f)
-		return handle_flow(ctx, &pkt, f);
+	if (f) {
+		if (!conn_reusable(&pkt, f))
+			return handle_flow(ctx, &pkt, f);
+		conn_expire(&pkt.flow, f);
+	}
 
 	skey.addr = pkt.flow.daddr;
 	skey.port = pkt.flow.dport;

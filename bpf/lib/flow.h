@@ -24,11 +24,11 @@ struct flow {
 	struct lb_addr nat_addr; /* REQUEST: backend address; REPLY: VIP */
 	__u16 nat_port;          /* network byte order */
 	__u8 direction;          /* enum flow_direction */
-	__u8 state;
+	__u8 reserved;
+	__u32 state;             /* enum tcp_state, request entry only (32 bits for cmpxchg); UDP: 0 */
 	__u32 backend_id;
 	__u32 service_id;
-	__u32 reserved;
-	__u64 last_seen_ns;
+	__u64 last_seen_ns;      /* CLOCK_MONOTONIC, refreshed at most once a second */
 };
 
 /* A plain hash, not an LRU: an established flow is never evicted to make room. When the
@@ -53,40 +53,52 @@ static __always_inline void flow_reverse_key(struct flow_key *rev, const struct 
 	rev->reserved = 0;
 }
 
-/* Inserts both directions. Returns the request entry to use: ours, or the one another CPU
- * inserted first for the same flow (a retransmitted SYN racing its original). NULL when
- * the table is full. */
+/* The request-direction key of the connection a reply entry belongs to. */
+static __always_inline void flow_request_key(struct flow_key *req, const struct flow_key *reply,
+					     const struct flow *f)
+{
+	req->saddr = reply->daddr;
+	req->daddr = f->nat_addr;
+	req->sport = reply->dport;
+	req->dport = f->nat_port;
+	req->proto = reply->proto;
+	req->family = reply->family;
+	req->reserved = 0;
+}
+
+/* Inserts both directions with the connection's first state. Returns the request entry
+ * to use: ours (*created = 1), or the one another CPU inserted first for the same flow (a
+ * retransmitted SYN racing its original). NULL when the table is full. */
 static __always_inline struct flow *flow_create(const struct flow_key *req, const struct backend *be,
-						__u32 service_id, int *full)
+						__u32 service_id, __u32 state, int *created)
 {
 	struct flow_key rev = {};
 	struct flow entry = {};
-	__u64 now = bpf_ktime_get_ns();
 	long err;
 
-	*full = 0;
+	*created = 0;
 	entry.nat_addr = be->addr;
 	entry.nat_port = be->port;
 	entry.direction = FLOW_REQUEST;
+	entry.state = state;
 	entry.backend_id = be->id;
 	entry.service_id = service_id;
-	entry.last_seen_ns = now;
+	entry.last_seen_ns = bpf_ktime_get_ns();
 	err = bpf_map_update_elem(&conntrack, req, &entry, BPF_NOEXIST);
 	if (err == -17 /* EEXIST */)
 		return bpf_map_lookup_elem(&conntrack, req);
-	if (err) {
-		*full = 1;
+	if (err)
 		return 0;
-	}
 
 	flow_reverse_key(&rev, req, be);
 	entry.nat_addr = req->daddr;
 	entry.nat_port = req->dport;
 	entry.direction = FLOW_REPLY;
+	entry.state = 0;
 	if (bpf_map_update_elem(&conntrack, &rev, &entry, BPF_ANY)) {
 		bpf_map_delete_elem(&conntrack, req);
-		*full = 1;
 		return 0;
 	}
+	*created = 1;
 	return bpf_map_lookup_elem(&conntrack, req);
 }

@@ -28,6 +28,7 @@ struct packet {
 	struct tcphdr *tcp;  /* exactly one of tcp/udp is set */
 	struct udphdr *udp;
 	struct flow_key flow;
+	__u32 ip_len; /* bytes at the IP layer, as IPVS counts them */
 };
 
 static __always_inline int parse_l4(struct packet *pkt, void *l4, void *data_end)
@@ -72,6 +73,7 @@ static __always_inline int parse_ipv4(struct packet *pkt, void *l3, void *data_e
 	if (bpf_ntohs(ip->tot_len) < hdr_len)
 		return PARSE_MALFORMED;
 	pkt->ip4 = ip;
+	pkt->ip_len = bpf_ntohs(ip->tot_len);
 	pkt->flow.family = AF_INET;
 	pkt->flow.proto = ip->protocol;
 	pkt->flow.saddr.words[0] = ip->saddr;
@@ -90,6 +92,7 @@ static __always_inline int parse_ipv6(struct packet *pkt, void *l3, void *data_e
 	if (ip6->version != 6)
 		return PARSE_MALFORMED;
 	pkt->ip6 = ip6;
+	pkt->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 	pkt->flow.family = AF_INET6;
 	pkt->flow.proto = ip6->nexthdr;
 	__builtin_memcpy(&pkt->flow.saddr, &ip6->saddr, sizeof(pkt->flow.saddr));

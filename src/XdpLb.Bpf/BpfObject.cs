@@ -82,6 +82,14 @@ public sealed unsafe class BpfObject : IDisposable
         return new PerCpuArrayMap<TValue>(name, info.Fd, info.MaxEntries);
     }
 
+    /// <summary>A BPF_F_MMAPABLE array map, mapped into this process.</summary>
+    public MmapArrayMap<TValue> MmapArray<TValue>(string name) where TValue : unmanaged
+    {
+        var info = MapInfo(name);
+        BtfLayout.Verify(this, name, info.Map, typeof(uint), typeof(TValue));
+        return new MmapArrayMap<TValue>(name, info.Fd, info.MaxEntries);
+    }
+
     internal IntPtr Btf
     {
         get

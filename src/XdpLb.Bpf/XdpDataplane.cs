@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using XdpLb.Bpf.Maps;
 using XdpLb.Core.Model;
 using XdpLb.Core.Scheduling;
@@ -12,39 +11,55 @@ namespace XdpLb.Bpf;
 /// left intact until the next change, so a packet that read the service entry just
 /// before the flip still finds its slot (bpf/README.md).
 /// </summary>
-public sealed class XdpDataplane(XdpLbProgram program)
+public sealed class XdpDataplane
 {
+    private readonly XdpLbProgram program;
     private readonly Dictionary<ServiceKey, Applied> applied = new();
+    private readonly BackendIdAllocator backendIds;
+    private readonly Queue<uint> releasedServiceIds = new();
     private uint nextServiceId;
-    private uint nextBackendId;
 
-    // SlotCounts[g]: how many slots generation g holds in the map now.
-    private sealed record Applied(uint Id, uint Generation, int[] SlotCounts, IReadOnlyList<uint> BackendIds);
+    // SlotCounts[g]: how many slots generation g holds in the map now. ListOrder: the
+    // service's dests in IPVS list order, which depends on the history of changes.
+    private sealed record Applied(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder);
+
+    public XdpDataplane(XdpLbProgram program)
+    {
+        this.program = program;
+        backendIds = new BackendIdAllocator(program.BackendConns.MaxEntries);
+        Collector = new ConnectionCollector(program);
+    }
+
+    public ConnectionCollector Collector { get; }
 
     /// <summary>Applies every service of the config; services it does not list are removed.</summary>
     public void Apply(LbConfig config)
     {
+        Collector.Timeouts = config.Timeouts;
         var wanted = config.Services.Where(s => s.Key is not null).ToDictionary(s => s.Key!);
-        foreach (var (key, service) in wanted)
-            ApplyService(key, service);
         foreach (var key in applied.Keys.Where(k => !wanted.ContainsKey(k)).ToList())
             RemoveService(key);
+        foreach (var (key, service) in wanted)
+            ApplyService(key, service);
     }
 
-    /// <summary>The backend id the data path counts a service's listed backend under.</summary>
-    public uint BackendId(ServiceKey service, int listedIndex) => applied[service].BackendIds[listedIndex];
+    /// <summary>The id the data path counts a service's backend under.</summary>
+    public uint BackendId(ServiceKey service, Backend backend) =>
+        backendIds.TryGet(service, backend, out uint id) ? id : throw new KeyNotFoundException($"{backend} is not a backend of {service}");
 
     private void ApplyService(ServiceKey key, Service service)
     {
         applied.TryGetValue(key, out var previous);
-        uint id = previous?.Id ?? nextServiceId++;
+        uint id = previous?.Id ?? AcquireServiceId();
         uint generation = previous is null ? 0 : previous.Generation ^ 1;
-        var backendIds = service.Backends.Select(_ => nextBackendId++).ToList();
+        var steps = IpvsListOrder.Steps(previous?.ListOrder ?? [], service.Backends);
+        var listOrder = IpvsListOrder.Apply(previous?.ListOrder ?? [], steps);
+        var ids = listOrder.Select(b => AcquireBackendId(key, b)).ToList();
 
-        var slots = RoundRobin.Slots(service.Backends);
+        var slots = RoundRobin.Slots(listOrder);
         for (int i = 0; i < slots.Count; i++)
         {
-            var backend = service.Backends[slots[i]];
+            var backend = listOrder[slots[i]];
             program.BackendSlots.Update(
                 new SlotKey { ServiceId = id, Generation = generation, Index = (uint)i },
                 new BackendValue
@@ -52,15 +67,18 @@ public sealed class XdpDataplane(XdpLbProgram program)
                     Addr = LbAddr.From(backend.Address),
                     Port = NetworkOrder.Port(backend.Port),
                     Family = NetworkOrder.Family(backend.Address.AddressFamily),
-                    Id = backendIds[slots[i]],
+                    Id = ids[slots[i]],
                 });
         }
         int[] slotCounts = previous?.SlotCounts.ToArray() ?? [0, 0];
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
         slotCounts[generation] = slots.Count;
-        if (previous is null)
-            program.SchedStates.Update(id, default);
+        // The rr cursor carries over as ip_vs_rr's would (a changed service is not reset).
+        ulong ticket = 0;
+        if (previous is not null && program.SchedStates.TryLookup(id, out var state))
+            ticket = RoundRobin.TicketAfter(previous.ListOrder, state.RrCounter, steps);
+        program.SchedStates.Update(id, new SchedState { RrCounter = ticket });
         program.Services.Update(ToKey(key), new ServiceValue
         {
             Id = id,
@@ -68,7 +86,9 @@ public sealed class XdpDataplane(XdpLbProgram program)
             Generation = generation,
             Scheduler = (byte)service.Scheduler,
         });
-        applied[key] = new Applied(id, generation, slotCounts, backendIds);
+        applied[key] = new Applied(id, generation, slotCounts, service, listOrder);
+        if (previous is not null)
+            ReleaseRemovedBackends(key, previous.Service, service);
     }
 
     private void RemoveService(ServiceKey key)
@@ -78,6 +98,42 @@ public sealed class XdpDataplane(XdpLbProgram program)
         for (uint g = 0; g < 2; g++)
             DeleteSlots(previous.Id, g, 0, previous.SlotCounts[g]);
         applied.Remove(key);
+        ReleaseRemovedBackends(key, previous.Service, previous.Service with { Backends = [] });
+        releasedServiceIds.Enqueue(previous.Id);
+    }
+
+    // A removed backend's connections are expired at once, as kube-proxy configures IPVS
+    // (expire_nodest_conn=1): UDP reschedules on its next packet, TCP is refused.
+    private void ReleaseRemovedBackends(ServiceKey key, Service before, Service after)
+    {
+        var kept = after.Backends.Select(b => (b.Address, b.Port)).ToHashSet();
+        foreach (var gone in before.Backends.Where(b => !kept.Contains((b.Address, b.Port))))
+        {
+            if (!backendIds.TryGet(key, gone, out uint id))
+                continue;
+            Collector.ExpireBackend(id);
+            backendIds.Release(key, gone.Address, gone.Port);
+        }
+    }
+
+    private uint AcquireBackendId(ServiceKey service, Backend backend)
+    {
+        uint id = backendIds.Acquire(service, backend, out bool fresh);
+        if (fresh)
+        {
+            program.BackendConns[id] = default;
+            program.BackendTraffic.Clear(id);
+        }
+        return id;
+    }
+
+    private uint AcquireServiceId()
+    {
+        if (releasedServiceIds.TryDequeue(out uint id))
+            return id;
+        if (nextServiceId >= program.SchedStates.MaxEntries)
+            throw new InvalidOperationException($"no service id left: limits.services is {program.SchedStates.MaxEntries}");
+        return nextServiceId++;
     }
 
     private void DeleteSlots(uint serviceId, uint generation, int from, int to)
@@ -92,8 +148,8 @@ public sealed class XdpDataplane(XdpLbProgram program)
         Port = NetworkOrder.Port(key.Port),
         Proto = key.Protocol switch
         {
-            Protocol.Tcp => (byte)ProtocolType.Tcp,
-            Protocol.Udp => (byte)ProtocolType.Udp,
+            Protocol.Tcp => 6,
+            Protocol.Udp => 17,
             _ => 132, // IPPROTO_SCTP
         },
         Family = NetworkOrder.Family(key.Address.AddressFamily),

@@ -4,7 +4,8 @@ namespace XdpLb.Bpf;
 
 /// <summary>
 /// What the XDP data path implements so far: rr scheduling and nat forwarding of TCP and
-/// UDP. Anything else in a config is refused by name rather than silently ignored.
+/// UDP, with IPVS's connection states and timeouts. Anything else in a config is refused
+/// by name rather than silently ignored.
 /// </summary>
 public static class XdpDataplaneSupport
 {
@@ -12,8 +13,6 @@ public static class XdpDataplaneSupport
     {
         var errors = new List<string>();
         var defaults = new LbConfig();
-        if (config.Timeouts != defaults.Timeouts)
-            errors.Add($"timeouts: only the defaults (tcp 900, tcpFin 120, udp 300) are supported yet, got tcp {config.Timeouts.Tcp}, tcpFin {config.Timeouts.TcpFin}, udp {config.Timeouts.Udp}");
         if (config.Sync != defaults.Sync)
             errors.Add($"sync: only the defaults (minSyncPeriod 1s, syncPeriod 30s) are supported yet, got minSyncPeriod {config.Sync.MinSyncPeriod.TotalSeconds}s, syncPeriod {config.Sync.SyncPeriod.TotalSeconds}s");
         if (config.Masq != defaults.Masq)

@@ -23,7 +23,10 @@ public sealed class XdpLbProgram : IDisposable
         SchedStates = obj.Map<uint, SchedState>("sched_states");
         Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
         Counters = obj.PerCpuArray<ulong>("counters");
+        BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
+        BackendConns = obj.MmapArray<BackendConns>("backend_conns");
         BtfLayout.VerifyEnum<Counter>(obj, "lb_counter", "CNT_");
+        BtfLayout.VerifyEnum<TcpState>(obj, "tcp_state", "TCP_S_");
     }
 
     public BpfProgram Ingress { get; }
@@ -32,6 +35,9 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<uint, SchedState> SchedStates { get; }
     public BpfMap<FlowKey, FlowValue> Conntrack { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
+    public PerCpuArrayMap<BackendTraffic> BackendTraffic { get; }
+    /// <summary>Active/inactive connections per backend id, shared with the data path.</summary>
+    public MmapArrayMap<BackendConns> BackendConns { get; }
 
     /// <summary>The BPF object, as embedded in this assembly.</summary>
     public static byte[] EmbeddedObject()
@@ -54,6 +60,8 @@ public sealed class XdpLbProgram : IDisposable
             obj.SetMaxEntries("sched_states", limits.Services);
             // Two generations of slots per backend, so a full replacement fits while the old one is live.
             obj.SetMaxEntries("backend_slots", checked(limits.Backends * 2));
+            obj.SetMaxEntries("backend_conns", limits.Backends);
+            obj.SetMaxEntries("backend_traffic", limits.Backends);
             // One entry per direction of each connection.
             obj.SetMaxEntries("conntrack", checked(limits.Connections * 2));
             obj.Load();
@@ -75,5 +83,12 @@ public sealed class XdpLbProgram : IDisposable
         return result;
     }
 
-    public void Dispose() => obj.Dispose();
+    /// <summary>One backend's traffic counters summed over CPUs.</summary>
+    public BackendTraffic ReadTraffic(uint backendId) => BackendTraffic.Lookup(backendId).Aggregate(default(BackendTraffic), (a, b) => a + b);
+
+    public void Dispose()
+    {
+        BackendConns.Dispose();
+        obj.Dispose();
+    }
 }

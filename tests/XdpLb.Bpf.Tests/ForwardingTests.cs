@@ -176,17 +176,20 @@ public sealed class ForwardingTests
         var service = DataPathHarness.WebService();
         var config = DataPathHarness.Config(service);
         using var dp = new DataPathHarness(config);
-        var established = dp.RunParsed(Syn(46000)).Packet.Destination; // backend 3
+        var established = dp.RunParsed(Syn(46000)).Packet.Destination;                  // b3, the rr cursor
+        var b14 = new Backend(IPAddress.Parse("10.0.14.2"), 9090);
 
-        var replacement = service with { Backends = [new Backend(IPAddress.Parse("10.0.14.2"), 9090)] };
+        // b14 is added (list: b14 b3 b2 b1), then b1 and b2 removed (list: b14 b3).
+        var replacement = service with { Backends = [service.Backends[2], b14] };
         dp.Dataplane.Apply(config with { Services = [replacement] });
 
-        Assert.Equal(IPAddress.Parse("10.0.14.2"), dp.RunParsed(Syn(46001)).Packet.Destination);
+        Assert.Equal(b14.Address, dp.RunParsed(Syn(46001)).Packet.Destination);           // after b3 comes b14
         Assert.Equal(established, dp.RunParsed(Syn(46000) with { Flags = TcpFlags.Ack }).Packet.Destination);
-        // The generation that went idle stays whole until the next change, then goes.
-        Assert.Equal(1 + 3, dp.Program.BackendSlots.Keys().Count);
+        Assert.Equal(DataPathHarness.BackendAddresses[2], dp.RunParsed(Syn(46002)).Packet.Destination);
+        // The generation that went idle stays whole until the next change, then is rewritten.
+        Assert.Equal(2 + 3, dp.Program.BackendSlots.Keys().Count);
         dp.Dataplane.Apply(config with { Services = [replacement with { Backends = [.. replacement.Backends, new Backend(IPAddress.Parse("10.0.15.2"), 9090)] }] });
-        Assert.Equal(1 + 2, dp.Program.BackendSlots.Keys().Count);
+        Assert.Equal(3 + 2, dp.Program.BackendSlots.Keys().Count);
         dp.Dataplane.Apply(config with { Services = [] });
         Assert.Empty(dp.Program.BackendSlots.Keys());
         Assert.Empty(dp.Program.Services.Keys());

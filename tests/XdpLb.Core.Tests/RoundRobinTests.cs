@@ -86,8 +86,9 @@ public sealed class RoundRobinTests
         foreach (var b in backends)
             model.Add(b);
 
-        var slots = RoundRobin.Slots(backends);
-        var fromSlots = Enumerable.Range(0, 20).Select(t => backends[slots[t % slots.Count]].Address.ToString()).ToList();
+        var listOrder = IpvsListOrder.Next([], backends);
+        var slots = RoundRobin.Slots(listOrder);
+        var fromSlots = Enumerable.Range(0, 20).Select(t => listOrder[slots[t % slots.Count]].Address.ToString()).ToList();
 
         Assert.Equal(Picks(model, 20), fromSlots);
     }
@@ -95,4 +96,34 @@ public sealed class RoundRobinTests
     [Fact]
     public void NoUsableBackendMeansNoSlots() =>
         Assert.Empty(RoundRobin.Slots([B(1, 0), B(2, 0)]));
+}
+
+public sealed class RoundRobinTicketTests
+{
+    private static Backend B(int n, ushort weight = 1) => new(IPAddress.Parse($"10.0.0.{n}"), 80, weight);
+
+    [Fact]
+    public void RemovingTheLastPickedDestContinuesWithItsSuccessor()
+    {
+        var list = IpvsListOrder.Next([], [B(1), B(2), B(3)]);       // 3 2 1; slots 3 2 1
+        // Two picks done (3, 2): the cursor is on 2.
+        var steps = IpvsListOrder.Steps(list, [B(1), B(3)]);         // remove 2: cursor goes to 3
+
+        ulong ticket = RoundRobin.TicketAfter(list, 2, steps);
+
+        var newList = IpvsListOrder.Apply(list, steps);              // 3 1
+        Assert.Equal("10.0.0.1", newList[RoundRobin.Slots(newList)[(int)ticket % 2]].Address.ToString());
+    }
+
+    [Fact]
+    public void AFreshTicketStartsAtTheHead()
+    {
+        var list = IpvsListOrder.Next([], [B(1), B(2)]);
+        var steps = IpvsListOrder.Steps(list, [B(1), B(2), B(3)]);
+
+        ulong ticket = RoundRobin.TicketAfter(list, 0, steps);
+
+        var newList = IpvsListOrder.Apply(list, steps);              // 3 2 1
+        Assert.Equal("10.0.0.3", newList[RoundRobin.Slots(newList)[(int)ticket]].Address.ToString());
+    }
 }

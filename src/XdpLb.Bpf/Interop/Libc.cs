@@ -4,9 +4,37 @@ namespace XdpLb.Bpf.Interop;
 
 internal static unsafe partial class Libc
 {
+    internal const int ProtRead = 1, ProtWrite = 2, MapShared = 1;
+    internal const int ClockMonotonic = 1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
     [LibraryImport("libc", EntryPoint = "if_nametoindex", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial uint IfNameToIndex(string name);
 
     [LibraryImport("libc", EntryPoint = "vsnprintf")]
     internal static partial int VsnPrintf(byte* buffer, nuint size, byte* format, IntPtr args);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    internal static partial IntPtr Mmap(IntPtr address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    internal static partial int Munmap(IntPtr address, nuint length);
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime", SetLastError = true)]
+    internal static partial int ClockGettime(int clock, Timespec* time);
+
+    /// <summary>CLOCK_MONOTONIC in nanoseconds: the clock of bpf_ktime_get_ns().</summary>
+    internal static ulong MonotonicNanoseconds()
+    {
+        Timespec t;
+        if (ClockGettime(ClockMonotonic, &t) != 0)
+            throw new BpfException("reading CLOCK_MONOTONIC", Marshal.GetLastPInvokeError());
+        return (ulong)t.Seconds * 1_000_000_000UL + (ulong)t.Nanoseconds;
+    }
 }

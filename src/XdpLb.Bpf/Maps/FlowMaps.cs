@@ -31,9 +31,26 @@ public struct FlowValue
     public LbAddr NatAddr;
     public ushort NatPort;
     public FlowDirection Direction;
-    public byte State;
+    public byte Reserved;
+    public TcpState State;
     public uint BackendId;
     public uint ServiceId;
-    public uint Reserved;
     public ulong LastSeenNs;
+}
+
+/// <summary>enum tcp_state of bpf/lib/tcp_state.h: IPVS's IP_VS_TCP_S_* numbering.</summary>
+public enum TcpState : uint
+{
+    None,
+    Established,
+    SynSent,
+    SynRecv,
+    FinWait,
+    TimeWait,
+    Close,
+    CloseWait,
+    LastAck,
+    Listen,
+    Synack,
+    Max,
 }

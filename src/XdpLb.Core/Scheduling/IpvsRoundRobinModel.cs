@@ -18,6 +18,18 @@ public sealed class IpvsRoundRobinModel
 
     public IReadOnlyList<Backend> ListOrder => list;
 
+    /// <summary>The dest last chosen, or null while the cursor is at the list head.</summary>
+    public Backend? Cursor => cursor < 0 ? null : list[cursor];
+
+    /// <summary>A model in a given state: dests in list order, cursor on a dest or at the head.</summary>
+    public static IpvsRoundRobinModel FromState(IReadOnlyList<Backend> listOrder, Backend? cursor)
+    {
+        var model = new IpvsRoundRobinModel();
+        model.list.AddRange(listOrder);
+        model.cursor = cursor is null ? -1 : model.IndexOf(cursor);
+        return model;
+    }
+
     public void Add(Backend backend)
     {
         list.Insert(0, backend);
@@ -27,7 +39,7 @@ public sealed class IpvsRoundRobinModel
 
     public void Remove(Backend backend)
     {
-        int i = list.IndexOf(backend);
+        int i = IndexOf(backend);
         if (i < 0)
             throw new ArgumentException($"{backend} is not a dest", nameof(backend));
         list.RemoveAt(i);
@@ -39,11 +51,14 @@ public sealed class IpvsRoundRobinModel
 
     public void SetWeight(Backend backend, ushort weight)
     {
-        int i = list.IndexOf(backend);
+        int i = IndexOf(backend);
         if (i < 0)
             throw new ArgumentException($"{backend} is not a dest", nameof(backend));
         list[i] = list[i] with { Weight = weight };
     }
+
+    // Dests are identified by address and port, as in IPVS; the weight may have changed.
+    private int IndexOf(Backend backend) => list.FindIndex(b => b.Address.Equals(backend.Address) && b.Port == backend.Port);
 
     public Backend? Schedule()
     {

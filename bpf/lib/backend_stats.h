@@ -1,0 +1,81 @@
+/* Per-backend counters, indexed by the backend id the control plane assigns.
+ * Connection counts are shared (the lc family reads them, and must see every CPU's
+ * connections), traffic counters are per CPU. */
+#pragma once
+
+#include "common.h"
+
+/* IPVS's activeconns / inactconns of a dest (ipvs.md §1.11). Mmapable so that the
+ * control plane can decrement atomically when it expires a connection. */
+struct backend_conns {
+	__u32 active;
+	__u32 inactive;
+};
+
+/* IPVS's per-dest stats: conns, inpkts, outpkts, inbytes, outbytes (bytes at the IP layer). */
+struct backend_traffic {
+	__u64 conns;
+	__u64 packets_in;
+	__u64 packets_out;
+	__u64 bytes_in;
+	__u64 bytes_out;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct backend_conns);
+} backend_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct backend_traffic);
+} backend_traffic SEC(".maps");
+
+static __always_inline struct backend_conns *backend_conns_of(__u32 backend_id)
+{
+	return bpf_map_lookup_elem(&backend_conns, &backend_id);
+}
+
+static __always_inline void backend_count_packet(__u32 backend_id, int reply, __u32 ip_bytes, int new_conn)
+{
+	struct backend_traffic *t = bpf_map_lookup_elem(&backend_traffic, &backend_id);
+
+	if (!t)
+		return;
+	if (new_conn)
+		t->conns++;
+	if (reply) {
+		t->packets_out++;
+		t->bytes_out += ip_bytes;
+	} else {
+		t->packets_in++;
+		t->bytes_in += ip_bytes;
+	}
+}
+
+/* Moves a connection between the active and inactive counts as IPVS does on entering or
+ * leaving ESTABLISHED. */
+static __always_inline void backend_conns_transition(__u32 backend_id, __u32 from, __u32 to)
+{
+	struct backend_conns *c;
+	int was_active = from == 1 /* TCP_S_ESTABLISHED */;
+	int is_active = to == 1;
+
+	if (was_active == is_active)
+		return;
+	c = backend_conns_of(backend_id);
+	if (!c)
+		return;
+	if (is_active) {
+		__sync_fetch_and_add(&c->active, 1);
+		__sync_fetch_and_sub(&c->inactive, 1);
+	} else {
+		__sync_fetch_and_sub(&c->active, 1);
+		__sync_fetch_and_add(&c->inactive, 1);
+	}
+}

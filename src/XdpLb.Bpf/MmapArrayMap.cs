@@ -1,0 +1,49 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using XdpLb.Bpf.Interop;
+
+namespace XdpLb.Bpf;
+
+/// <summary>
+/// A BPF_F_MMAPABLE array mapped into this process: reads and atomic updates go straight
+/// to the memory the BPF program uses, so the control plane can adjust a counter with the
+/// same atomicity as the data path's __sync_fetch_and_add.
+/// </summary>
+public sealed unsafe class MmapArrayMap<TValue> : IDisposable where TValue : unmanaged
+{
+    private readonly IntPtr memory;
+    private readonly nuint length;
+
+    internal MmapArrayMap(string name, BpfFdHandle fd, uint maxEntries)
+    {
+        Name = name;
+        MaxEntries = maxEntries;
+        length = (nuint)((long)Unsafe.SizeOf<TValue>() * maxEntries + Environment.SystemPageSize - 1) & ~(nuint)(Environment.SystemPageSize - 1);
+        memory = Libc.Mmap(IntPtr.Zero, length, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, fd.Fd, 0);
+        if (memory == new IntPtr(-1))
+            throw new BpfException($"mmap of map {name} (it must be created with BPF_F_MMAPABLE)", Marshal.GetLastPInvokeError());
+    }
+
+    public string Name { get; }
+    public uint MaxEntries { get; }
+
+    public ref TValue this[uint index]
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, MaxEntries);
+            return ref Unsafe.AsRef<TValue>((void*)(memory + (nint)(index * (uint)Unsafe.SizeOf<TValue>())));
+        }
+    }
+
+    private bool disposed;
+
+    public void Dispose()
+    {
+        if (disposed)
+            return;
+        disposed = true;
+        Libc.Munmap(memory, length);
+    }
+}
