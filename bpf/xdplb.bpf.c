@@ -69,7 +69,7 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		}
 		state = tcp_next_state(TCP_S_NONE, 0, pkt->tcp);
 	}
-	be = sched_pick(svc);
+	be = sched_pick(svc, &pkt->flow);
 	if (!be) {
 		count(CNT_DROP_NO_BACKEND);
 		return XDP_DROP;

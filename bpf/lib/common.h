@@ -18,10 +18,34 @@
 
 /* An IPv4 or IPv6 address in network byte order; IPv4 uses words[0], the rest stay zero
  * so that one key layout serves both families. */
+/* A load the compiler may not merge or repeat: the value is being changed by other CPUs. */
+#define READ_ONCE(x) (*(const volatile typeof(x) *)&(x))
+
+/* v & mask, kept even where the compiler can prove it redundant (e.g. after % M): the
+ * verifier cannot, and needs the mask to bound a table index. */
+static __always_inline __u32 bounded(__u32 v, __u32 mask)
+{
+	asm volatile("" : "+r"(v));
+	return v & mask;
+}
+
 struct lb_addr {
 	__u32 words[4];
 };
 
+/* The order of XdpLb.Core.Model.Scheduler. */
 enum lb_scheduler {
 	SCHED_RR = 0,
+	SCHED_WRR,
+	SCHED_LC,
+	SCHED_WLC,
+	SCHED_SH,
+	SCHED_DH,
+	SCHED_SED,
+	SCHED_NQ,
+	SCHED_MH,
 };
+
+/* IPVS service flags (uapi ip_vs.h): SCHED1 is sh-/mh-fallback, SCHED2 sh-/mh-port. */
+#define SVC_F_SCHED_FALLBACK 0x08
+#define SVC_F_SCHED_PORT     0x10

@@ -18,8 +18,27 @@ struct service {
 	__u32 backend_count; /* number of slots in the live generation */
 	__u32 generation;    /* live slot generation: 0 or 1 */
 	__u8 scheduler;      /* enum lb_scheduler */
-	__u8 flags;
+	__u8 flags;          /* IPVS svc flags: SVC_F_SCHED_FALLBACK, SVC_F_SCHED_PORT */
 	__u16 reserved;
+};
+
+/* Bucket tables of the hashing schedulers, per (service, generation): slot index or
+ * TABLE_EMPTY. sh and dh use 256 buckets, mh 4093 (IPVS's defaults). */
+#define TABLE_EMPTY 0xffff
+#define SH_TABLE_SIZE 256
+#define MH_TABLE_SIZE 4093
+
+struct table_key {
+	__u32 service_id;
+	__u32 generation;
+};
+
+struct bucket_table {
+	__u16 slots[SH_TABLE_SIZE];
+};
+
+struct maglev_table {
+	__u16 slots[4096]; /* MH_TABLE_SIZE used */
 };
 
 struct slot_key {
@@ -28,12 +47,16 @@ struct slot_key {
 	__u32 index;
 };
 
+/* One dest of a service. rr's slots hold only the dests it may pick; every other
+ * scheduler's slots hold all dests in IPVS list order, index = list position. */
 struct backend {
 	struct lb_addr addr;
-	__u16 port; /* network byte order */
+	__u16 port;   /* network byte order */
+	__u16 weight; /* 0: quiesced, no new connections */
+	__u32 id;     /* index of the backend's counters */
 	__u8 family;
 	__u8 reserved;
-	__u32 id;
+	__u16 reserved2;
 };
 
 /* Scheduler state lives apart from `struct service` so that replacing a service value
@@ -64,3 +87,19 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sched_state);
 } sched_states SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2048);
+	__type(key, struct table_key);
+	__type(value, struct bucket_table);
+} bucket_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2048);
+	__type(key, struct table_key);
+	__type(value, struct maglev_table);
+} maglev_tables SEC(".maps");

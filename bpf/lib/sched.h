@@ -1,27 +1,229 @@
-/* Backend selection. rr follows ip_vs_rr.c: the control plane writes a service's usable
- * backends (weight > 0) into slots in IPVS list order, newest first, and the cursor steps
- * through them; an atomic ticket keeps the order exact across CPUs. */
+/* Backend selection, one function per IPVS scheduler, each giving the kernel's choice
+ * for the same input (ipvs.md §1). The control plane precomputes what the kernel
+ * precomputes (sh/dh/mh tables, with the same code as the C# reference models) and keeps
+ * slots in IPVS list order; per-packet work here is a bounded walk at most. */
 #pragma once
 
 #include "common.h"
 #include "maps.h"
+#include "flow.h"
+#include "backend_stats.h"
+#include "ipvs_hash.h"
 
-static __always_inline struct backend *sched_pick(const struct service *svc)
+static __always_inline struct backend *slot_of(const struct service *svc, __u32 index)
+{
+	struct slot_key key = {
+		.service_id = svc->id,
+		.generation = svc->generation,
+		.index = index,
+	};
+
+	return bpf_map_lookup_elem(&backend_slots, &key);
+}
+
+/* rr (ip_vs_rr.c): slots hold the dests with weight > 0 in list order; an atomic ticket
+ * walks them, which the control plane re-derives from ip_vs_rr's cursor on every change. */
+static __always_inline struct backend *sched_rr(const struct service *svc)
 {
 	struct sched_state *st;
-	struct slot_key key = {};
-	__u32 n = svc->backend_count;
 	__u32 id = svc->id;
-	__u64 ticket;
 
-	if (n == 0)
-		return 0;
 	st = bpf_map_lookup_elem(&sched_states, &id);
 	if (!st)
 		return 0;
-	ticket = __sync_fetch_and_add(&st->rr_counter, 1);
-	key.service_id = id;
-	key.generation = svc->generation;
-	key.index = ticket % n;
-	return bpf_map_lookup_elem(&backend_slots, &key);
+	return slot_of(svc, __sync_fetch_and_add(&st->rr_counter, 1) % svc->backend_count);
+}
+
+/* lc, wlc, sed, nq: one pass over the dests in list order with their live connection
+ * counts, IPVS's overhead formulas and strict comparisons (earliest dest wins ties). */
+struct least_conn_walk {
+	const struct service *svc;
+	__u8 scheduler;
+	int least;          /* slot index, -1 for none yet */
+	__s64 least_overhead;
+	__s64 least_weight;
+};
+
+static long least_conn_step(__u32 index, struct least_conn_walk *w)
+{
+	struct backend *b = slot_of(w->svc, index);
+	struct backend_conns *c;
+	__u32 active, inactive;
+	__s64 overhead, weight;
+
+	if (!b || b->weight == 0)
+		return 0;
+	c = backend_conns_of(b->id);
+	if (!c)
+		return 0;
+	active = READ_ONCE(c->active);
+	inactive = READ_ONCE(c->inactive);
+	weight = b->weight;
+
+	if (w->scheduler == SCHED_LC) {
+		/* ip_vs_lc: the overhead compared as unsigned. */
+		__u32 doh = (active << 8) + inactive;
+
+		if (w->least < 0 || doh < (__u32)w->least_overhead) {
+			w->least = index;
+			w->least_overhead = doh;
+		}
+		return 0;
+	}
+	if (w->scheduler == SCHED_WLC)
+		overhead = (__s32)((active << 8) + inactive);
+	else
+		overhead = (__s32)(active + 1); /* sed, nq: inactive connections do not count */
+	if (w->scheduler == SCHED_NQ && active == 0) {
+		w->least = index; /* never queue: an idle dest wins at once */
+		return 1;
+	}
+	if (w->least < 0 || w->least_overhead * weight > overhead * w->least_weight) {
+		w->least = index;
+		w->least_overhead = overhead;
+		w->least_weight = weight;
+	}
+	return 0;
+}
+
+static __always_inline struct backend *sched_least_conn(const struct service *svc)
+{
+	struct least_conn_walk w = {
+		.svc = svc,
+		.scheduler = svc->scheduler,
+		.least = -1,
+	};
+
+	bpf_loop(svc->backend_count, least_conn_step, &w, 0);
+	if (w.least < 0)
+		return 0;
+	return slot_of(svc, w.least);
+}
+
+/* A table bucket's dest when it is available (non-empty, weight > 0). */
+static __always_inline struct backend *available(const struct service *svc, __u16 slot)
+{
+	struct backend *b;
+
+	if (slot == TABLE_EMPTY)
+		return 0;
+	b = slot_of(svc, slot);
+	return b && b->weight > 0 ? b : 0;
+}
+
+/* sh-fallback (ip_vs_sh.c): buckets (i + 2*ihash) & 255 in turn; an empty bucket ends it. */
+struct sh_fallback_walk {
+	const struct service *svc;
+	const struct bucket_table *table;
+	__u32 ihash;
+	struct backend *found;
+};
+
+static long sh_fallback_step(__u32 i, struct sh_fallback_walk *w)
+{
+	__u16 slot = w->table->slots[bounded(i + 2 * w->ihash, SH_TABLE_SIZE - 1)];
+
+	if (slot == TABLE_EMPTY)
+		return 1;
+	w->found = available(w->svc, slot);
+	return w->found ? 1 : 0;
+}
+
+/* sh (source hashing) and dh (destination hashing): a 256-bucket table by hash_32. */
+static __always_inline struct backend *sched_hash_table(const struct service *svc, const struct flow_key *flow)
+{
+	struct table_key key = { .service_id = svc->id, .generation = svc->generation };
+	struct bucket_table *table = bpf_map_lookup_elem(&bucket_tables, &key);
+	struct sh_fallback_walk w = {};
+	struct backend *b;
+	__u32 ihash;
+
+	if (!table)
+		return 0;
+	if (svc->scheduler == SCHED_DH) {
+		ihash = ipvs_hash_32(ipvs_addr_fold(&flow->daddr, flow->family), 8);
+		return available(svc, table->slots[bounded(ihash, SH_TABLE_SIZE - 1)]);
+	}
+	ihash = ipvs_hash_32((svc->flags & SVC_F_SCHED_PORT ? bpf_ntohs(flow->sport) : 0) +
+				     ipvs_addr_fold(&flow->saddr, flow->family), 8);
+	b = available(svc, table->slots[bounded(ihash, SH_TABLE_SIZE - 1)]);
+	if (b || !(svc->flags & SVC_F_SCHED_FALLBACK) || table->slots[bounded(ihash, SH_TABLE_SIZE - 1)] == TABLE_EMPTY)
+		return b;
+	w.svc = svc;
+	w.table = table;
+	w.ihash = ihash;
+	bpf_loop(SH_TABLE_SIZE, sh_fallback_step, &w, 0);
+	return w.found;
+}
+
+/* mh (ip_vs_mh.c): Maglev lookup; mh-fallback re-hashes with offsets (i + ihash) % M
+ * inside the hashed value, and an empty slot ends it. */
+struct mh_fallback_walk {
+	const struct service *svc;
+	const struct maglev_table *table;
+	__u32 key;   /* port + address fold */
+	__u32 ihash;
+	struct backend *found;
+};
+
+static __always_inline __u32 mh_slot(__u32 key, __u32 offset)
+{
+	return ipvs_hsiphash_u32(offset + key, MH_HASH1, MH_HASH1) % MH_TABLE_SIZE;
+}
+
+static long mh_fallback_step(__u32 i, struct mh_fallback_walk *w)
+{
+	__u16 slot = w->table->slots[bounded(mh_slot(w->key, (i + w->ihash) % MH_TABLE_SIZE), 4095)];
+
+	if (slot == TABLE_EMPTY)
+		return 1;
+	w->found = available(w->svc, slot);
+	return w->found ? 1 : 0;
+}
+
+static __always_inline struct backend *sched_maglev(const struct service *svc, const struct flow_key *flow)
+{
+	struct table_key key = { .service_id = svc->id, .generation = svc->generation };
+	struct maglev_table *table = bpf_map_lookup_elem(&maglev_tables, &key);
+	struct mh_fallback_walk w = {};
+	struct backend *b;
+	__u32 hkey, ihash;
+	__u16 first;
+
+	if (!table)
+		return 0;
+	hkey = (svc->flags & SVC_F_SCHED_PORT ? bpf_ntohs(flow->sport) : 0) + ipvs_addr_fold(&flow->saddr, flow->family);
+	ihash = mh_slot(hkey, 0);
+	first = table->slots[bounded(ihash, 4095)];
+	b = available(svc, first);
+	if (b || !(svc->flags & SVC_F_SCHED_FALLBACK) || first == TABLE_EMPTY)
+		return b;
+	w.svc = svc;
+	w.table = table;
+	w.key = hkey;
+	w.ihash = ihash;
+	bpf_loop(MH_TABLE_SIZE, mh_fallback_step, &w, 0);
+	return w.found;
+}
+
+static __always_inline struct backend *sched_pick(const struct service *svc, const struct flow_key *flow)
+{
+	if (svc->backend_count == 0)
+		return 0;
+	switch (svc->scheduler) {
+	case SCHED_RR:
+		return sched_rr(svc);
+	case SCHED_LC:
+	case SCHED_WLC:
+	case SCHED_SED:
+	case SCHED_NQ:
+		return sched_least_conn(svc);
+	case SCHED_SH:
+	case SCHED_DH:
+		return sched_hash_table(svc, flow);
+	case SCHED_MH:
+		return sched_maglev(svc, flow);
+	default:
+		return 0;
+	}
 }

@@ -21,7 +21,9 @@ public sealed class XdpDataplane
 
     // SlotCounts[g]: how many slots generation g holds in the map now. ListOrder: the
     // service's dests in IPVS list order, which depends on the history of changes.
-    private sealed record Applied(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder);
+    // LastWeights: each dest's last non-zero weight, which mh fills its table by (§1.9).
+    private sealed record Applied(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder,
+        IReadOnlyDictionary<(System.Net.IPAddress, ushort), ushort> LastWeights);
 
     public XdpDataplane(XdpLbProgram program)
     {
@@ -56,7 +58,12 @@ public sealed class XdpDataplane
         var listOrder = IpvsListOrder.Apply(previous?.ListOrder ?? [], steps);
         var ids = listOrder.Select(b => AcquireBackendId(key, b)).ToList();
 
-        var slots = RoundRobin.Slots(listOrder);
+        var lastWeights = listOrder.ToDictionary(b => (b.Address, b.Port), b => b.Weight > 0 ? b.Weight
+            : previous?.LastWeights.GetValueOrDefault((b.Address, b.Port)) ?? (ushort)0);
+
+        // rr steps through the dests it may pick; every other scheduler sees all dests at
+        // their list positions, which its tables and tie-breaks refer to.
+        var slots = service.Scheduler == Scheduler.Rr ? RoundRobin.Slots(listOrder) : Enumerable.Range(0, listOrder.Count).ToList();
         for (int i = 0; i < slots.Count; i++)
         {
             var backend = listOrder[slots[i]];
@@ -66,10 +73,12 @@ public sealed class XdpDataplane
                 {
                     Addr = LbAddr.From(backend.Address),
                     Port = NetworkOrder.Port(backend.Port),
+                    Weight = backend.Weight,
                     Family = NetworkOrder.Family(backend.Address.AddressFamily),
                     Id = ids[slots[i]],
                 });
         }
+        WriteTables(new TableKey { ServiceId = id, Generation = generation }, service, listOrder, lastWeights);
         int[] slotCounts = previous?.SlotCounts.ToArray() ?? [0, 0];
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
@@ -85,8 +94,9 @@ public sealed class XdpDataplane
             BackendCount = (uint)slots.Count,
             Generation = generation,
             Scheduler = (byte)service.Scheduler,
+            Flags = ServiceFlags(service),
         });
-        applied[key] = new Applied(id, generation, slotCounts, service, listOrder);
+        applied[key] = new Applied(id, generation, slotCounts, service, listOrder, lastWeights);
         if (previous is not null)
             ReleaseRemovedBackends(key, previous.Service, service);
     }
@@ -96,7 +106,11 @@ public sealed class XdpDataplane
         var previous = applied[key];
         program.Services.Delete(ToKey(key));
         for (uint g = 0; g < 2; g++)
+        {
             DeleteSlots(previous.Id, g, 0, previous.SlotCounts[g]);
+            program.BucketTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
+            program.MaglevTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
+        }
         applied.Remove(key);
         ReleaseRemovedBackends(key, previous.Service, previous.Service with { Backends = [] });
         releasedServiceIds.Enqueue(previous.Id);
@@ -115,6 +129,48 @@ public sealed class XdpDataplane
             backendIds.Release(key, gone.Address, gone.Port);
         }
     }
+
+    // The hashing schedulers' tables, built by the reference code itself (list index or -1).
+    private void WriteTables(TableKey key, Service service, IReadOnlyList<Backend> listOrder,
+        IReadOnlyDictionary<(System.Net.IPAddress, ushort), ushort> lastWeights)
+    {
+        int[]? buckets = service.Scheduler switch
+        {
+            Scheduler.Sh => SourceHashing.BuildTable(listOrder),
+            Scheduler.Dh => DestinationHashing.BuildTable(listOrder),
+            _ => null,
+        };
+        if (buckets is null)
+        {
+            program.BucketTables.Delete(key);
+        }
+        else
+        {
+            var table = default(BucketTable);
+            for (int i = 0; i < buckets.Length; i++)
+                table.Slots[i] = buckets[i] < 0 ? BucketTable.Empty : (ushort)buckets[i];
+            program.BucketTables.Update(key, table);
+        }
+
+        if (service.Scheduler != Scheduler.Mh)
+        {
+            program.MaglevTables.Delete(key);
+            return;
+        }
+        int[] maglev = Maglev.BuildTable(listOrder, listOrder.Select(b => lastWeights[(b.Address, b.Port)]).ToList());
+        var mh = default(MaglevTable);
+        ((Span<ushort>)mh.Slots).Fill(BucketTable.Empty);
+        for (int i = 0; i < maglev.Length; i++)
+            mh.Slots[i] = maglev[i] < 0 ? BucketTable.Empty : (ushort)maglev[i];
+        program.MaglevTables.Update(key, mh);
+    }
+
+    // IPVS's svc flag bits: SCHED1 (0x08) is sh-/mh-fallback, SCHED2 (0x10) sh-/mh-port.
+    private static byte ServiceFlags(Service service) => (byte)service.Flags.Aggregate(0, (flags, f) => flags | f switch
+    {
+        SchedulerFlag.ShFallback or SchedulerFlag.MhFallback => 0x08,
+        _ => 0x10,
+    });
 
     private uint AcquireBackendId(ServiceKey service, Backend backend)
     {

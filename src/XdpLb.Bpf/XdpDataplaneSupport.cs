@@ -3,8 +3,8 @@ using XdpLb.Core.Model;
 namespace XdpLb.Bpf;
 
 /// <summary>
-/// What the XDP data path implements so far: rr scheduling and nat forwarding of TCP and
-/// UDP, with IPVS's connection states and timeouts. Anything else in a config is refused
+/// What the XDP data path implements so far: every IPVS scheduler but wrr, and nat
+/// forwarding of TCP and UDP, with IPVS's connection states and timeouts. Anything else in a config is refused
 /// by name rather than silently ignored.
 /// </summary>
 public static class XdpDataplaneSupport
@@ -22,10 +22,8 @@ public static class XdpDataplaneSupport
             void Refuse(string key, string value) => errors.Add($"{s.Label}: {key}: \"{value}\" is not supported by the XDP dataplane yet");
             if (s.Protocol == Protocol.Sctp)
                 Refuse("protocol", Names.Of(s.Protocol));
-            if (s.Scheduler != Scheduler.Rr)
+            if (s.Scheduler == Scheduler.Wrr)
                 Refuse("scheduler", Names.Of(s.Scheduler));
-            if (s.Flags.Count > 0)
-                Refuse("flags", string.Join(",", s.Flags.Select(Names.Of)));
             if (s.Persistence != 0)
                 Refuse("persistence", s.Persistence.ToString());
             if (s.Forwarding != Forwarding.Nat)

@@ -21,6 +21,8 @@ public sealed class XdpLbProgram : IDisposable
         Services = obj.Map<ServiceMapKey, ServiceValue>("services");
         BackendSlots = obj.Map<SlotKey, BackendValue>("backend_slots");
         SchedStates = obj.Map<uint, SchedState>("sched_states");
+        BucketTables = obj.Map<TableKey, BucketTable>("bucket_tables");
+        MaglevTables = obj.Map<TableKey, MaglevTable>("maglev_tables");
         Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
@@ -33,6 +35,8 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<ServiceMapKey, ServiceValue> Services { get; }
     public BpfMap<SlotKey, BackendValue> BackendSlots { get; }
     public BpfMap<uint, SchedState> SchedStates { get; }
+    public BpfMap<TableKey, BucketTable> BucketTables { get; }
+    public BpfMap<TableKey, MaglevTable> MaglevTables { get; }
     public BpfMap<FlowKey, FlowValue> Conntrack { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
     public PerCpuArrayMap<BackendTraffic> BackendTraffic { get; }
@@ -58,6 +62,9 @@ public sealed class XdpLbProgram : IDisposable
         {
             obj.SetMaxEntries("services", limits.Services);
             obj.SetMaxEntries("sched_states", limits.Services);
+            // A table per generation of each sh/dh (or mh) service.
+            obj.SetMaxEntries("bucket_tables", checked(limits.Services * 2));
+            obj.SetMaxEntries("maglev_tables", checked(limits.Services * 2));
             // Two generations of slots per backend, so a full replacement fits while the old one is live.
             obj.SetMaxEntries("backend_slots", checked(limits.Backends * 2));
             obj.SetMaxEntries("backend_conns", limits.Backends);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace XdpLb.Bpf.Maps;
@@ -41,9 +42,46 @@ public struct BackendValue
 {
     public LbAddr Addr;
     public ushort Port;
+    public ushort Weight;
+    public uint Id;
     public byte Family;
     public byte Reserved;
-    public uint Id;
+    public ushort Reserved2;
+}
+
+/// <summary>struct table_key.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct TableKey
+{
+    public uint ServiceId;
+    public uint Generation;
+}
+
+[InlineArray(256)]
+public struct BucketSlots
+{
+    private ushort element;
+}
+
+[InlineArray(4096)]
+public struct MaglevSlots
+{
+    private ushort element;
+}
+
+/// <summary>struct bucket_table: sh/dh buckets, slot index or <see cref="Empty"/>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct BucketTable
+{
+    public const ushort Empty = 0xffff;
+    public BucketSlots Slots;
+}
+
+/// <summary>struct maglev_table: the 4093 Maglev slots (of 4096), slot index or <see cref="BucketTable.Empty"/>.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct MaglevTable
+{
+    public MaglevSlots Slots;
 }
 
 /// <summary>struct sched_state.</summary>

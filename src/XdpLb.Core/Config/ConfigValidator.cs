@@ -10,6 +10,9 @@ namespace XdpLb.Core.Config;
 /// </summary>
 public static class ConfigValidator
 {
+    /// <summary>The data path addresses a service's dests with 16-bit slot indexes (0xffff: empty).</summary>
+    public const int MaxBackendsPerService = 65535;
+
     public static IReadOnlyList<string> Validate(LbConfig config)
     {
         var errors = new List<string>();
@@ -59,6 +62,11 @@ public static class ConfigValidator
             else if (s.Address is not null && network.BaseAddress.AddressFamily != s.Address.AddressFamily)
                 errors.Add($"{at}: sourceRanges: \"{range}\" is not of the service address's family");
         }
+
+        if (s.Scheduler == Scheduler.Mh && s.Backends.Count > Scheduling.Maglev.TableSize)
+            errors.Add($"{at}: backends: {s.Backends.Count} backends, but scheduler \"mh\" takes at most {Scheduling.Maglev.TableSize} (its table size)");
+        if (s.Backends.Count > MaxBackendsPerService)
+            errors.Add($"{at}: backends: {s.Backends.Count} backends, more than the {MaxBackendsPerService} a service may have");
 
         var seenBackends = new HashSet<(IPAddress, ushort)>();
         for (int i = 0; i < s.Backends.Count; i++)
