@@ -60,9 +60,17 @@ echo "== per backend:"
 for b in b1 b2 b3; do
     printf '   %s (10.0.1%s.2:8080)  %3d requests\n' "$b" "${b#b}" "${tally[$b]:-0}"
 done
-echo "== stopping xdplb (SIGTERM): it detaches XDP and logs its data path counters"
+echo "== stopping xdplb (SIGTERM): it detaches XDP and logs its per-backend and data path counters"
 kill "$agent_pid"
 wait "$agent_pid" || true
 agent_pid=""
+echo "   per backend, as counted by the XDP program (packets and IP-layer bytes, each way):"
+printf '   %-16s %6s %7s %8s %10s %11s %9s %10s\n' backend conns active inactive packets_in packets_out bytes_in bytes_out
+grep 'msg="backend stats"' "$workdir/agent.log" | while read -r line; do
+    field() { sed -E "s/.* $1=([^ ]+).*/\1/" <<<"$line"; }
+    printf '   %-16s %6s %7s %8s %10s %11s %9s %10s\n' "$(field backend)" "$(field conns)" "$(field active)" \
+        "$(field inactive)" "$(field packets_in)" "$(field packets_out)" "$(field bytes_in)" "$(field bytes_out)"
+done
+echo "   data path outcomes:"
 grep 'msg="data path counters"' "$workdir/agent.log" | sed -E 's/.*counters" //' | tr ' ' '\n' | sed 's/=/ /' |
     while read -r name value; do printf '   %-22s %8s\n' "$name" "$value"; done

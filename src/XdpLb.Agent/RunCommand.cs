@@ -22,6 +22,8 @@ internal static class RunCommand
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
+        // IPVS expires connections by per-connection timers; here a sweep each second does.
+        using var expiry = new Timer(_ => CollectExpired(dataplane), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         try
         {
             foreach (var name in options.Interfaces)
@@ -37,7 +39,17 @@ internal static class RunCommand
             Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)));
             stop.Wait();
             Log.Info("stopping: detaching xdp");
-            LogCounters(program);
+            using (var sweepsDone = new ManualResetEvent(false))
+            {
+                // Waits for a sweep in progress: the maps go away with the program.
+                if (expiry.Dispose(sweepsDone))
+                    sweepsDone.WaitOne();
+            }
+            lock (dataplane)
+            {
+                LogBackendStats(program, dataplane, config);
+                LogCounters(program);
+            }
         }
         finally
         {
@@ -46,6 +58,41 @@ internal static class RunCommand
         }
         Log.Info("stopped");
         return 0;
+    }
+
+    private static void CollectExpired(XdpDataplane dataplane)
+    {
+        // Timer callbacks may overlap when a sweep is slow; one at a time is enough.
+        if (!Monitor.TryEnter(dataplane))
+            return;
+        try
+        {
+            dataplane.Collector.CollectExpired();
+        }
+        catch (Exception e) when (e is BpfException or ObjectDisposedException)
+        {
+            Log.Warn("connection expiry sweep failed", ("error", e.Message));
+        }
+        finally
+        {
+            Monitor.Exit(dataplane);
+        }
+    }
+
+    private static void LogBackendStats(XdpLbProgram program, XdpDataplane dataplane, LbConfig config)
+    {
+        foreach (var service in config.Services.Where(s => s.Key is not null))
+        {
+            foreach (var backend in service.Backends)
+            {
+                uint id = dataplane.BackendId(service.Key!, backend);
+                var traffic = program.ReadTraffic(id);
+                var conns = program.BackendConns[id];
+                Log.Info("backend stats", ("service", service.Key), ("backend", backend), ("conns", traffic.Conns),
+                    ("active", conns.Active), ("inactive", conns.Inactive), ("packets_in", traffic.PacketsIn),
+                    ("packets_out", traffic.PacketsOut), ("bytes_in", traffic.BytesIn), ("bytes_out", traffic.BytesOut));
+            }
+        }
     }
 
     private static void LogCounters(XdpLbProgram program)
