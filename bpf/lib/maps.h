@@ -41,6 +41,19 @@ struct maglev_table {
 	__u16 slots[4096]; /* MH_TABLE_SIZE used */
 };
 
+/* wrr's view of a service generation: the weights in list order, the largest weight of
+ * each block of 64 (to skip blocks in one step), and ip_vs_wrr's mw and di. */
+#define WRR_MAX_DESTS 4096
+#define WRR_BLOCK 64
+#define WRR_BLOCKS (WRR_MAX_DESTS / WRR_BLOCK)
+
+struct wrr_table {
+	__u32 max_weight; /* mw: the largest weight - (di - 1) */
+	__u32 step;       /* di: gcd of the positive weights */
+	__u16 weights[WRR_MAX_DESTS];
+	__u16 block_max[WRR_BLOCKS];
+};
+
 struct slot_key {
 	__u32 service_id;
 	__u32 generation;
@@ -63,6 +76,7 @@ struct backend {
  * (a generation flip) never resets a cursor that the data path is advancing. */
 struct sched_state {
 	__u64 rr_counter;
+	__u64 wrr_position; /* ip_vs_wrr's (cl, cw): cl + 1 (0: list head) low, cw high */
 };
 
 struct {
@@ -103,3 +117,11 @@ struct {
 	__type(key, struct table_key);
 	__type(value, struct maglev_table);
 } maglev_tables SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 2048);
+	__type(key, struct table_key);
+	__type(value, struct wrr_table);
+} wrr_tables SEC(".maps");

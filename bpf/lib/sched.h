@@ -206,6 +206,95 @@ static __always_inline struct backend *sched_maglev(const struct service *svc, c
 	return w.found;
 }
 
+/* wrr (ip_vs_wrr.c). Without overloaded dests the kernel's walk reduces to: the first dest
+ * after the cursor with weight >= cw; failing that, cw -= di (back to mw at 0) and the
+ * first dest from the head with weight >= cw, which always exists (the heaviest has
+ * weight >= mw). The (cursor, cw) pair moves by compare-and-swap, so CPUs picking at once
+ * take consecutive steps of the same sequence. */
+struct wrr_search {
+	const struct wrr_table *table;
+	__u32 count;
+	__u32 cw;
+	__u32 from;  /* first index to test */
+	int found;
+};
+
+static long wrr_scan_step(__u32 i, struct wrr_search *s)
+{
+	__u32 j = s->from + i;
+
+	if (j >= s->count)
+		return 1;
+	if (s->table->weights[bounded(j, WRR_MAX_DESTS - 1)] >= s->cw) {
+		s->found = j;
+		return 1;
+	}
+	return 0;
+}
+
+static long wrr_block_step(__u32 i, struct wrr_search *s)
+{
+	__u32 b = s->from / WRR_BLOCK + i;
+
+	if (b * WRR_BLOCK >= s->count)
+		return 1;
+	if (s->table->block_max[bounded(b, WRR_BLOCKS - 1)] >= s->cw) {
+		s->found = b;
+		return 1;
+	}
+	return 0;
+}
+
+/* The first index >= from with weight >= cw, or -1: the rest of from's block, then the
+ * first later block whose maximum qualifies, then inside that block. */
+static __always_inline int wrr_find(const struct wrr_table *table, __u32 count, __u32 from, __u32 cw)
+{
+	struct wrr_search s = { .table = table, .count = count, .cw = cw, .from = from, .found = -1 };
+
+	bpf_loop(WRR_BLOCK - from % WRR_BLOCK, wrr_scan_step, &s, 0);
+	if (s.found >= 0)
+		return s.found;
+	s.from = (from / WRR_BLOCK + 1) * WRR_BLOCK;
+	bpf_loop(WRR_BLOCKS, wrr_block_step, &s, 0);
+	if (s.found < 0)
+		return -1;
+	s.from = s.found * WRR_BLOCK;
+	s.found = -1;
+	bpf_loop(WRR_BLOCK, wrr_scan_step, &s, 0);
+	return s.found;
+}
+
+static __always_inline struct backend *sched_wrr(const struct service *svc)
+{
+	struct table_key key = { .service_id = svc->id, .generation = svc->generation };
+	struct wrr_table *table = bpf_map_lookup_elem(&wrr_tables, &key);
+	__u32 id = svc->id, count = svc->backend_count;
+	struct sched_state *st;
+	int pick = -1;
+
+	st = bpf_map_lookup_elem(&sched_states, &id);
+	if (!table || !st || table->max_weight == 0 || count > WRR_MAX_DESTS)
+		return 0;
+	for (int attempt = 0; attempt < 8; attempt++) {
+		__u64 old = READ_ONCE(st->wrr_position);
+		__u32 cursor = (__u32)old; /* cl + 1; 0 is the head */
+		__u32 cw = old >> 32;
+
+		if (cw == 0 || cw > table->max_weight)
+			cw = table->max_weight;
+		pick = wrr_find(table, count, cursor, cw);
+		if (pick < 0) {
+			cw = cw > table->step ? cw - table->step : table->max_weight;
+			pick = wrr_find(table, count, 0, cw);
+			if (pick < 0)
+				return 0;
+		}
+		if (__sync_val_compare_and_swap(&st->wrr_position, old, ((__u64)cw << 32) | (pick + 1)) == old)
+			break;
+	}
+	return slot_of(svc, pick);
+}
+
 static __always_inline struct backend *sched_pick(const struct service *svc, const struct flow_key *flow)
 {
 	if (svc->backend_count == 0)
@@ -213,6 +302,8 @@ static __always_inline struct backend *sched_pick(const struct service *svc, con
 	switch (svc->scheduler) {
 	case SCHED_RR:
 		return sched_rr(svc);
+	case SCHED_WRR:
+		return sched_wrr(svc);
 	case SCHED_LC:
 	case SCHED_WLC:
 	case SCHED_SED:

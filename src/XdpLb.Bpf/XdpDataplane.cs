@@ -83,11 +83,15 @@ public sealed class XdpDataplane
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
         slotCounts[generation] = slots.Count;
-        // The rr cursor carries over as ip_vs_rr's would (a changed service is not reset).
-        ulong ticket = 0;
-        if (previous is not null && program.SchedStates.TryLookup(id, out var state))
-            ticket = RoundRobin.TicketAfter(previous.ListOrder, state.RrCounter, steps);
-        program.SchedStates.Update(id, new SchedState { RrCounter = ticket });
+        // The rr and wrr cursors carry over as the kernel's would (a changed service is not reset).
+        var state = default(SchedState);
+        if (previous is not null)
+            program.SchedStates.TryLookup(id, out state);
+        program.SchedStates.Update(id, new SchedState
+        {
+            RrCounter = previous is null ? 0 : RoundRobin.TicketAfter(previous.ListOrder, state.RrCounter, steps),
+            WrrPosition = WrrPositionAfter(previous?.ListOrder ?? [], state.WrrPosition, steps),
+        });
         program.Services.Update(ToKey(key), new ServiceValue
         {
             Id = id,
@@ -110,6 +114,7 @@ public sealed class XdpDataplane
             DeleteSlots(previous.Id, g, 0, previous.SlotCounts[g]);
             program.BucketTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
             program.MaglevTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
+            program.WrrTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
         }
         applied.Remove(key);
         ReleaseRemovedBackends(key, previous.Service, previous.Service with { Backends = [] });
@@ -152,6 +157,11 @@ public sealed class XdpDataplane
             program.BucketTables.Update(key, table);
         }
 
+        if (service.Scheduler == Scheduler.Wrr)
+            program.WrrTables.Update(key, BuildWrrTable(listOrder));
+        else
+            program.WrrTables.Delete(key);
+
         if (service.Scheduler != Scheduler.Mh)
         {
             program.MaglevTables.Delete(key);
@@ -163,6 +173,41 @@ public sealed class XdpDataplane
         for (int i = 0; i < maglev.Length; i++)
             mh.Slots[i] = maglev[i] < 0 ? BucketTable.Empty : (ushort)maglev[i];
         program.MaglevTables.Update(key, mh);
+    }
+
+    private static WrrTable BuildWrrTable(IReadOnlyList<Backend> listOrder)
+    {
+        var model = IpvsWeightedRoundRobinModel.FromState(listOrder, -1, 0);
+        var table = new WrrTable { MaxWeight = (uint)Math.Max(model.MaxWeight, 0), Step = (uint)model.WeightStep };
+        for (int i = 0; i < listOrder.Count; i++)
+        {
+            table.Weights[i] = listOrder[i].Weight;
+            ref ushort blockMax = ref table.BlockMax[i / WrrTable.Block];
+            blockMax = Math.Max(blockMax, listOrder[i].Weight);
+        }
+        return table;
+    }
+
+    // ip_vs_wrr's (cl, cw) after the steps, each running the dest_changed hook.
+    private static ulong WrrPositionAfter(IReadOnlyList<Backend> oldListOrder, ulong position, IReadOnlyList<IpvsListOrder.Step> steps)
+    {
+        var model = IpvsWeightedRoundRobinModel.FromState(oldListOrder, (int)(uint)position - 1, (int)(position >> 32));
+        foreach (var step in steps)
+        {
+            switch (step)
+            {
+                case IpvsListOrder.Added a:
+                    model.Add(a.Backend);
+                    break;
+                case IpvsListOrder.WeightChanged w:
+                    model.SetWeight(w.Backend, w.Backend.Weight);
+                    break;
+                case IpvsListOrder.Removed r:
+                    model.Remove(r.Backend);
+                    break;
+            }
+        }
+        return ((ulong)(uint)model.CurrentWeight << 32) | (uint)(model.Cursor + 1);
     }
 
     // IPVS's svc flag bits: SCHED1 (0x08) is sh-/mh-fallback, SCHED2 (0x10) sh-/mh-port.

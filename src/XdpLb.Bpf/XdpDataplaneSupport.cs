@@ -1,9 +1,10 @@
+using XdpLb.Bpf.Maps;
 using XdpLb.Core.Model;
 
 namespace XdpLb.Bpf;
 
 /// <summary>
-/// What the XDP data path implements so far: every IPVS scheduler but wrr, and nat
+/// What the XDP data path implements so far: every IPVS scheduler, and nat
 /// forwarding of TCP and UDP, with IPVS's connection states and timeouts. Anything else in a config is refused
 /// by name rather than silently ignored.
 /// </summary>
@@ -22,8 +23,8 @@ public static class XdpDataplaneSupport
             void Refuse(string key, string value) => errors.Add($"{s.Label}: {key}: \"{value}\" is not supported by the XDP dataplane yet");
             if (s.Protocol == Protocol.Sctp)
                 Refuse("protocol", Names.Of(s.Protocol));
-            if (s.Scheduler == Scheduler.Wrr)
-                Refuse("scheduler", Names.Of(s.Scheduler));
+            if (s.Scheduler == Scheduler.Wrr && s.Backends.Count > WrrTable.MaxDests)
+                errors.Add($"{s.Label}: backends: {s.Backends.Count} backends, but the XDP dataplane's wrr takes at most {WrrTable.MaxDests}");
             if (s.Persistence != 0)
                 Refuse("persistence", s.Persistence.ToString());
             if (s.Forwarding != Forwarding.Nat)

@@ -23,6 +23,7 @@ public sealed class XdpLbProgram : IDisposable
         SchedStates = obj.Map<uint, SchedState>("sched_states");
         BucketTables = obj.Map<TableKey, BucketTable>("bucket_tables");
         MaglevTables = obj.Map<TableKey, MaglevTable>("maglev_tables");
+        WrrTables = obj.Map<TableKey, WrrTable>("wrr_tables");
         Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
@@ -37,6 +38,7 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<uint, SchedState> SchedStates { get; }
     public BpfMap<TableKey, BucketTable> BucketTables { get; }
     public BpfMap<TableKey, MaglevTable> MaglevTables { get; }
+    public BpfMap<TableKey, WrrTable> WrrTables { get; }
     public BpfMap<FlowKey, FlowValue> Conntrack { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
     public PerCpuArrayMap<BackendTraffic> BackendTraffic { get; }
@@ -65,6 +67,7 @@ public sealed class XdpLbProgram : IDisposable
             // A table per generation of each sh/dh (or mh) service.
             obj.SetMaxEntries("bucket_tables", checked(limits.Services * 2));
             obj.SetMaxEntries("maglev_tables", checked(limits.Services * 2));
+            obj.SetMaxEntries("wrr_tables", checked(limits.Services * 2));
             // Two generations of slots per backend, so a full replacement fits while the old one is live.
             obj.SetMaxEntries("backend_slots", checked(limits.Backends * 2));
             obj.SetMaxEntries("backend_conns", limits.Backends);

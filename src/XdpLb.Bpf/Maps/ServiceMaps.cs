@@ -77,6 +77,29 @@ public struct BucketTable
     public BucketSlots Slots;
 }
 
+[InlineArray(4096)]
+public struct WrrWeights
+{
+    private ushort element;
+}
+
+[InlineArray(64)]
+public struct WrrBlockMaxima
+{
+    private ushort element;
+}
+
+/// <summary>struct wrr_table: weights in list order, block maxima, mw and di.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct WrrTable
+{
+    public const int MaxDests = 4096, Block = 64;
+    public uint MaxWeight;
+    public uint Step;
+    public WrrWeights Weights;
+    public WrrBlockMaxima BlockMax;
+}
+
 /// <summary>struct maglev_table: the 4093 Maglev slots (of 4096), slot index or <see cref="BucketTable.Empty"/>.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct MaglevTable
@@ -89,4 +112,6 @@ public struct MaglevTable
 public struct SchedState
 {
     public ulong RrCounter;
+    /// <summary>ip_vs_wrr's position: cursor + 1 (0: list head) in the low 32 bits, cw in the high 32.</summary>
+    public ulong WrrPosition;
 }

@@ -36,6 +36,21 @@ public sealed class IpvsWeightedRoundRobinModel
     /// <summary>di: the gcd of the positive weights, or 1 when there are none.</summary>
     public int WeightStep => di;
 
+    /// <summary>
+    /// A model in a given state, e.g. read back from the data path: dests in list order, the
+    /// cursor (-1: head) and cw; mw and di follow from the weights, as the kernel keeps them.
+    /// </summary>
+    public static IpvsWeightedRoundRobinModel FromState(IReadOnlyList<Backend> listOrder, int cursor, int currentWeight)
+    {
+        var model = new IpvsWeightedRoundRobinModel();
+        model.list.AddRange(listOrder);
+        model.di = model.GcdWeight();
+        model.mw = model.list.Aggregate(0, (max, b) => Math.Max(max, (int)b.Weight)) - (model.di - 1);
+        model.cursor = cursor;
+        model.cw = currentWeight;
+        return model;
+    }
+
     /// <summary>__ip_vs_update_dest(add): insert at the head, then the add_dest hook.</summary>
     public void Add(Backend backend)
     {
