@@ -6,6 +6,7 @@
 #include "lib/maps.h"
 #include "lib/flow.h"
 #include "lib/conntrack.h"
+#include "lib/affinity.h"
 #include "lib/sched.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
@@ -53,6 +54,27 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 	return forward_packet(ctx, pkt);
 }
 
+/* The backend for a new connection: the client's affinity template's when the service is
+ * persistent and the template still valid, otherwise the scheduler's choice. */
+static __always_inline struct backend *pick_backend(const struct service *svc, const struct flow_key *flow)
+{
+	struct affinity_key key = {};
+	struct backend *be;
+	__u64 now;
+
+	if (!(svc->flags & SVC_F_PERSISTENT))
+		return sched_pick(svc, flow);
+	now = bpf_ktime_get_ns();
+	affinity_key_of(&key, flow);
+	be = affinity_lookup(&key, svc, now);
+	if (be)
+		return be;
+	be = sched_pick(svc, flow);
+	if (be)
+		affinity_remember(&key, be, svc, now);
+	return be;
+}
+
 static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pkt,
 					   const struct service *svc)
 {
@@ -69,7 +91,7 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		}
 		state = tcp_next_state(TCP_S_NONE, 0, pkt->tcp);
 	}
-	be = sched_pick(svc, &pkt->flow);
+	be = pick_backend(svc, &pkt->flow);
 	if (!be) {
 		count(CNT_DROP_NO_BACKEND);
 		return XDP_DROP;

@@ -11,7 +11,8 @@ namespace XdpLb.Bpf;
 /// deletion removed the request entry, so the data path expiring the same connection
 /// (port reuse) cannot count it twice.
 /// </summary>
-public sealed class ConnectionCollector(XdpLbProgram program)
+/// <param name="persistenceOf">A service id's affinity timeout in seconds, 0 when it has none.</param>
+public sealed class ConnectionCollector(XdpLbProgram program, Func<uint, uint> persistenceOf)
 {
     // Orphaned reply entries (their request entry already gone) linger this long at most.
     private static readonly ulong OrphanNs = 10_000_000_000UL;
@@ -36,16 +37,41 @@ public sealed class ConnectionCollector(XdpLbProgram program)
             _ => TimeSpan.FromSeconds(120),
         };
 
-    /// <summary>Expires every connection idle past its timeout; returns how many went.</summary>
+    /// <summary>
+    /// Expires every connection idle past its timeout, then every affinity template idle
+    /// past its service's timeout that controls no remaining connection; returns how many
+    /// connections went.
+    /// </summary>
     /// <param name="after">Judge idleness as if this much more time had passed (tests).</param>
-    public int CollectExpired(TimeSpan after = default) =>
-        Collect(static (_, _) => false, expireIdle: true, Libc.MonotonicNanoseconds() + (ulong)after.Ticks * 100);
+    public int CollectExpired(TimeSpan after = default)
+    {
+        ulong now = Libc.MonotonicNanoseconds() + (ulong)after.Ticks * 100;
+        var controlling = new HashSet<AffinityKey>();
+        int expired = Collect(static (_, _) => false, expireIdle: true, now, controlling);
+        ExpireTemplates(t => now - Math.Min(now, t.Value.LastUsedNs) > (ulong)persistenceOf(t.Value.ServiceId) * 1_000_000_000UL
+            && !controlling.Contains(t.Key));
+        return expired;
+    }
 
-    /// <summary>Expires every connection to a backend (IPVS expire_nodest_conn=1 on removal).</summary>
-    public int ExpireBackend(uint backendId) =>
-        Collect((_, v) => v.BackendId == backendId, expireIdle: false, Libc.MonotonicNanoseconds());
+    /// <summary>
+    /// Expires every connection to a backend and drops its affinity templates (IPVS
+    /// expire_nodest_conn=1 on removal).
+    /// </summary>
+    public int ExpireBackend(uint backendId)
+    {
+        int expired = Collect((_, v) => v.BackendId == backendId, expireIdle: false, Libc.MonotonicNanoseconds(), null);
+        ExpireTemplates(t => t.Value.Backend.Id == backendId);
+        return expired;
+    }
 
-    private int Collect(Func<FlowKey, FlowValue, bool> select, bool expireIdle, ulong now)
+    private void ExpireTemplates(Func<KeyValuePair<AffinityKey, AffinityValue>, bool> due)
+    {
+        foreach (var template in program.Affinity.Entries().Where(due).ToList())
+            program.Affinity.Delete(template.Key);
+    }
+
+    // controlling: collects the template keys that live connections of persistent services hold.
+    private int Collect(Func<FlowKey, FlowValue, bool> select, bool expireIdle, ulong now, HashSet<AffinityKey>? controlling)
     {
         int expired = 0;
         foreach (var key in program.Conntrack.Keys())
@@ -63,6 +89,8 @@ public sealed class ConnectionCollector(XdpLbProgram program)
             bool due = select(key, flow) || (expireIdle && idle > (ulong)TimeoutOf(key.Proto, flow.State).Ticks * 100);
             if (due && Expire(key, flow))
                 expired++;
+            else if (!due && controlling is not null && persistenceOf(flow.ServiceId) > 0)
+                controlling.Add(new AffinityKey { Client = key.SourceAddr, Vip = key.DestAddr, Vport = key.DestPort, Proto = key.Proto, Family = key.Family });
         }
         return expired;
     }

@@ -17,6 +17,8 @@ public sealed class XdpDataplane
     private readonly Dictionary<ServiceKey, Applied> applied = new();
     private readonly BackendIdAllocator backendIds;
     private readonly Queue<uint> releasedServiceIds = new();
+    // Affinity timeout (seconds) of each persistent service, by service id.
+    private readonly Dictionary<uint, uint> persistence = new();
     private uint nextServiceId;
 
     // SlotCounts[g]: how many slots generation g holds in the map now. ListOrder: the
@@ -29,7 +31,7 @@ public sealed class XdpDataplane
     {
         this.program = program;
         backendIds = new BackendIdAllocator(program.BackendConns.MaxEntries);
-        Collector = new ConnectionCollector(program);
+        Collector = new ConnectionCollector(program, serviceId => persistence.GetValueOrDefault(serviceId));
     }
 
     public ConnectionCollector Collector { get; }
@@ -79,6 +81,8 @@ public sealed class XdpDataplane
                 });
         }
         WriteTables(new TableKey { ServiceId = id, Generation = generation }, service, listOrder, lastWeights);
+        for (int i = 0; i < listOrder.Count; i++)
+            program.BackendStatus.Update(ids[i], new BackendStatus { ServiceId = id, WeightPlusOne = listOrder[i].Weight + 1u });
         int[] slotCounts = previous?.SlotCounts.ToArray() ?? [0, 0];
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
@@ -98,9 +102,13 @@ public sealed class XdpDataplane
             BackendCount = (uint)slots.Count,
             Generation = generation,
             Scheduler = (byte)service.Scheduler,
-            Flags = ServiceFlags(service),
+            Flags = (byte)(ServiceFlags(service) | (service.Persistence > 0 ? PersistentFlag : 0)),
         });
         applied[key] = new Applied(id, generation, slotCounts, service, listOrder, lastWeights);
+        if (service.Persistence > 0)
+            persistence[id] = service.Persistence;
+        else
+            persistence.Remove(id);
         if (previous is not null)
             ReleaseRemovedBackends(key, previous.Service, service);
     }
@@ -117,6 +125,7 @@ public sealed class XdpDataplane
             program.WrrTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
         }
         applied.Remove(key);
+        persistence.Remove(previous.Id);
         ReleaseRemovedBackends(key, previous.Service, previous.Service with { Backends = [] });
         releasedServiceIds.Enqueue(previous.Id);
     }
@@ -130,6 +139,7 @@ public sealed class XdpDataplane
         {
             if (!backendIds.TryGet(key, gone, out uint id))
                 continue;
+            program.BackendStatus.Update(id, default);
             Collector.ExpireBackend(id);
             backendIds.Release(key, gone.Address, gone.Port);
         }
@@ -209,6 +219,8 @@ public sealed class XdpDataplane
         }
         return ((ulong)(uint)model.CurrentWeight << 32) | (uint)(model.Cursor + 1);
     }
+
+    private const int PersistentFlag = 0x01; // IP_VS_SVC_F_PERSISTENT
 
     // IPVS's svc flag bits: SCHED1 (0x08) is sh-/mh-fallback, SCHED2 (0x10) sh-/mh-port.
     private static byte ServiceFlags(Service service) => (byte)service.Flags.Aggregate(0, (flags, f) => flags | f switch

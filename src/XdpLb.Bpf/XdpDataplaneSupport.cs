@@ -25,8 +25,6 @@ public static class XdpDataplaneSupport
                 Refuse("protocol", Names.Of(s.Protocol));
             if (s.Scheduler == Scheduler.Wrr && s.Backends.Count > WrrTable.MaxDests)
                 errors.Add($"{s.Label}: backends: {s.Backends.Count} backends, but the XDP dataplane's wrr takes at most {WrrTable.MaxDests}");
-            if (s.Persistence != 0)
-                Refuse("persistence", s.Persistence.ToString());
             if (s.Forwarding != Forwarding.Nat)
                 Refuse("forwarding", Names.Of(s.Forwarding));
             if (s.NodePort)

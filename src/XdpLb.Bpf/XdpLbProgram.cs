@@ -25,6 +25,8 @@ public sealed class XdpLbProgram : IDisposable
         MaglevTables = obj.Map<TableKey, MaglevTable>("maglev_tables");
         WrrTables = obj.Map<TableKey, WrrTable>("wrr_tables");
         Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
+        Affinity = obj.Map<AffinityKey, AffinityValue>("affinity");
+        BackendStatus = obj.Map<uint, BackendStatus>("backend_status");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
         BackendConns = obj.MmapArray<BackendConns>("backend_conns");
@@ -40,6 +42,8 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<TableKey, MaglevTable> MaglevTables { get; }
     public BpfMap<TableKey, WrrTable> WrrTables { get; }
     public BpfMap<FlowKey, FlowValue> Conntrack { get; }
+    public BpfMap<AffinityKey, AffinityValue> Affinity { get; }
+    public BpfMap<uint, BackendStatus> BackendStatus { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
     public PerCpuArrayMap<BackendTraffic> BackendTraffic { get; }
     /// <summary>Active/inactive connections per backend id, shared with the data path.</summary>
@@ -72,6 +76,9 @@ public sealed class XdpLbProgram : IDisposable
             obj.SetMaxEntries("backend_slots", checked(limits.Backends * 2));
             obj.SetMaxEntries("backend_conns", limits.Backends);
             obj.SetMaxEntries("backend_traffic", limits.Backends);
+            obj.SetMaxEntries("backend_status", limits.Backends);
+            // At most one affinity template per connection.
+            obj.SetMaxEntries("affinity", limits.Connections);
             // One entry per direction of each connection.
             obj.SetMaxEntries("conntrack", checked(limits.Connections * 2));
             obj.Load();

@@ -1,0 +1,34 @@
+using System.Runtime.InteropServices;
+
+namespace XdpLb.Bpf.Maps;
+
+// Twins of bpf/lib/affinity.h.
+
+/// <summary>struct affinity_key: IPVS's persistence template key (client port 0).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct AffinityKey
+{
+    public LbAddr Client;
+    public LbAddr Vip;
+    public ushort Vport;
+    public byte Proto;
+    public byte Family;
+}
+
+/// <summary>struct affinity: the template's backend and when a new connection last used it.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct AffinityValue
+{
+    public BackendValue Backend;
+    public uint ServiceId;
+    public uint Reserved;
+    public ulong LastUsedNs;
+}
+
+/// <summary>struct backend_status: the service a backend id belongs to now, and its weight + 1 (0: none).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct BackendStatus
+{
+    public uint ServiceId;
+    public uint WeightPlusOne;
+}
