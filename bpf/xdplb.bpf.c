@@ -10,6 +10,7 @@
 #include "lib/sched.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
+#include "lib/reply.h"
 
 static __always_inline int pass_unparsed(int parse_result)
 {
@@ -86,6 +87,16 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 	/* As IPVS without sloppy_tcp: only a SYN (without RST) may open a TCP connection. */
 	if (pkt->tcp) {
 		if (!(pkt->tcp->syn && !pkt->tcp->rst)) {
+			/* No connection (its backend was removed, or it expired): reset it, as the
+			 * node's stack would for a local VIP, rather than leave the client hanging. */
+			if (!pkt->tcp->rst) {
+				int rc = reply_tcp_reset(ctx, pkt);
+
+				if (rc >= 0) {
+					count(CNT_TX_TCP_RESET);
+					return rc;
+				}
+			}
 			count(CNT_PASS_NO_FLOW_NON_SYN);
 			return XDP_PASS;
 		}
@@ -93,8 +104,14 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 	}
 	be = pick_backend(svc, &pkt->flow);
 	if (!be) {
+		int rc;
+
 		count(CNT_DROP_NO_BACKEND);
-		return XDP_DROP;
+		rc = reply_port_unreachable(ctx, pkt);
+		if (rc < 0)
+			return XDP_DROP;
+		count(CNT_TX_PORT_UNREACH);
+		return rc;
 	}
 	f = flow_create(&pkt->flow, be, svc->id, state, &created);
 	if (!f) {

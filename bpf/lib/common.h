@@ -12,8 +12,11 @@
 #define AF_INET6 10
 
 #ifndef IPPROTO_TCP
+#define IPPROTO_ICMP 1
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define IPPROTO_ICMPV6 58
+#define IPPROTO_SCTP 132
 #endif
 
 /* An IPv4 or IPv6 address in network byte order; IPv4 uses words[0], the rest stay zero

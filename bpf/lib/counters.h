@@ -11,9 +11,9 @@ enum lb_counter {
 	CNT_PASS_NOT_L4,          /* IP but neither TCP nor UDP (ICMP, extension headers) */
 	CNT_PASS_FRAGMENT,        /* IP fragment: not handled yet, left to the stack */
 	CNT_PASS_NOT_SERVICE,     /* no flow and no service for the destination */
-	CNT_PASS_NO_FLOW_NON_SYN, /* TCP to a service without SYN and without a flow */
+	CNT_PASS_NO_FLOW_NON_SYN, /* TCP to a service without SYN or flow that gets no reset (RST, IP options) */
 	CNT_MALFORMED,            /* truncated or inconsistent headers */
-	CNT_DROP_NO_BACKEND,      /* service with no usable backend */
+	CNT_DROP_NO_BACKEND,      /* service with no usable backend (answered or not) */
 	CNT_DROP_CONNTRACK_FULL,  /* the flow table is full: new flows are refused */
 	CNT_NEW_FLOW,             /* flows scheduled to a backend */
 	CNT_NAT_REQUEST,          /* client->backend packets rewritten */
@@ -21,6 +21,8 @@ enum lb_counter {
 	CNT_FWD_REDIRECT,         /* sent out another interface */
 	CNT_FWD_TX,               /* sent back out of the ingress interface */
 	CNT_FWD_STACK,            /* rewritten, then left to the stack (neighbour unknown, local) */
+	CNT_TX_TCP_RESET,         /* TCP reset sent for a segment of no connection */
+	CNT_TX_PORT_UNREACH,      /* ICMP/ICMPv6 port unreachable sent: no usable backend */
 	CNT_MAX,
 };
 

@@ -15,7 +15,7 @@ public sealed class AffinityTests
     private static IPAddress Connect(DataPathHarness dp, IPAddress client, ushort port, TcpFlags flags = TcpFlags.Syn)
     {
         var result = dp.Run(new PacketBuilder { Source = client, Destination = DataPathHarness.Vip, SourcePort = port, DestPort = 80, Flags = flags }.Build());
-        return result.Action == XdpAction.Drop ? IPAddress.None : ParsedPacket.Parse(result.Packet).Destination;
+        return DataPathHarness.PickedBackend(result) ?? IPAddress.None;
     }
 
     [Fact]

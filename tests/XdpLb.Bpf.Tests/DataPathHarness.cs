@@ -53,5 +53,20 @@ public sealed class DataPathHarness : IDisposable
 
     public ulong Counter(Counter c) => Program.ReadCounters()[c];
 
+    /// <summary>The backend a new flow went to, or null when the service had none to give (dropped, or answered with ICMP).</summary>
+    public static IPAddress? PickedBackend(TestRunResult result)
+    {
+        if (result.Action == XdpAction.Drop)
+            return null;
+        var frame = result.Packet;
+        bool icmp = (frame[12], frame[13]) switch
+        {
+            (0x08, 0x00) => frame[14 + 9] == 1,
+            (0x86, 0xdd) => frame[14 + 6] == 58,
+            _ => false,
+        };
+        return icmp ? null : ParsedPacket.Parse(frame).Destination;
+    }
+
     public void Dispose() => Program.Dispose();
 }

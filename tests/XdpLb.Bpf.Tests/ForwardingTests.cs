@@ -160,17 +160,6 @@ public sealed class ForwardingTests
     }
 
     [Fact]
-    public void ServiceWithoutBackendsDropsAndCounts()
-    {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService() with { Backends = [] }));
-
-        var result = dp.Run(Syn(45000).Build());
-
-        Assert.Equal(XdpAction.Drop, result.Action);
-        Assert.Equal(1UL, dp.Counter(Counter.DropNoBackend));
-    }
-
-    [Fact]
     public void BackendSetReplacementTakesEffectForNewFlowsOnly()
     {
         var service = DataPathHarness.WebService();

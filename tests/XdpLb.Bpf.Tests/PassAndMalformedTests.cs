@@ -33,20 +33,6 @@ public sealed class PassAndMalformedTests
     }
 
     [Fact]
-    public void TcpWithoutSynToAServiceOpensNoFlow()
-    {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));
-        var frame = (Syn with { Flags = TcpFlags.Ack }).Build();
-
-        var result = dp.Run(frame);
-
-        Assert.Equal(XdpAction.Pass, result.Action);
-        Assert.Equal(frame, result.Packet);
-        Assert.Equal(1UL, dp.Counter(Counter.PassNoFlowNonSyn));
-        Assert.Empty(dp.Program.Conntrack.Keys());
-    }
-
-    [Fact]
     public void Ipv4FragmentsAreLeftToTheStack()
     {
         using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));

@@ -39,7 +39,7 @@ public sealed class RoundRobinDifferentialTests
                 var source = ipv6 ? IPAddress.Parse($"fd00:1::{client:x}") : new IPAddress(new byte[] { 10, 1, (byte)(client >> 8), (byte)client });
                 var result = dp.Run(new PacketBuilder { Source = source, Destination = vip, SourcePort = 40000, DestPort = 80 }.Build());
                 var expected = model.Schedule();
-                string got = result.Action == Bpf.XdpAction.Drop ? "none" : ParsedPacket.Parse(result.Packet).Destination.ToString();
+                string got = DataPathHarness.PickedBackend(result)?.ToString() ?? "none";
                 Assert.True((expected?.Address.ToString() ?? "none") == got,
                     $"decision {decisions}: IPVS picks {expected?.Address.ToString() ?? "none"}, data path {got}; list {string.Join(" ", model.ListOrder.Select(b => $"{b.Address}/{b.Weight}"))}");
             }

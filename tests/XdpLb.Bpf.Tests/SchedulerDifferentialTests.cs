@@ -80,8 +80,8 @@ public sealed class SchedulerDifferentialTests
                     _ => LeastConnection.Pick(scheduler, loads),
                 };
                 var result = dp.Run(new PacketBuilder { Source = source, Destination = vip, SourcePort = sourcePort, DestPort = 80 }.Build());
-                int got = result.Action == XdpAction.Drop ? -1
-                    : listOrder.ToList().FindIndex(b => b.Address.Equals(ParsedPacket.Parse(result.Packet).Destination));
+                var picked = DataPathHarness.PickedBackend(result);
+                int got = picked is null ? -1 : listOrder.ToList().FindIndex(b => b.Address.Equals(picked));
                 Assert.True(expected == got,
                     $"decision {decisions}: IPVS picks {Describe(listOrder, expected)}, data path {Describe(listOrder, got)}; " +
                     $"client {source}:{sourcePort} -> {vip}, flags [{string.Join(",", flags.Select(Names.Of))}], " +

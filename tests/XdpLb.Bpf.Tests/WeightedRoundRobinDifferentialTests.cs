@@ -74,7 +74,7 @@ public sealed class WeightedRoundRobinDifferentialTests
         var source = ipv6 ? IPAddress.Parse($"fd00:1::{decision + 1:x}") : new IPAddress(new byte[] { 10, 1, (byte)(decision >> 8), (byte)decision });
         var result = dp.Run(new PacketBuilder { Source = source, Destination = vip, SourcePort = 40000, DestPort = 80 }.Build());
         string expected = model.Schedule()?.Address.ToString() ?? "none";
-        string got = result.Action == XdpAction.Drop ? "none" : ParsedPacket.Parse(result.Packet).Destination.ToString();
+        string got = DataPathHarness.PickedBackend(result)?.ToString() ?? "none";
         if (expected != got)
             Assert.Fail($"decision {decision}: IPVS picks {expected}, data path {got}; cw {model.CurrentWeight}, mw {model.MaxWeight}, di {model.WeightStep}; " +
                 $"list {string.Join(" ", model.ListOrder.Take(12).Select(b => $"{b.Address}/{b.Weight}"))}");

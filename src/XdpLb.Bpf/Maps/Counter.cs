@@ -17,5 +17,7 @@ public enum Counter : uint
     FwdRedirect,
     FwdTx,
     FwdStack,
+    TxTcpReset,
+    TxPortUnreach,
     Max,
 }
