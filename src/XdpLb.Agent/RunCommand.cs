@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using XdpLb.Bpf;
-using XdpLb.Bpf.Btf;
 using XdpLb.Core.Config;
 using XdpLb.Core.Model;
 
@@ -8,7 +7,7 @@ namespace XdpLb.Agent;
 
 /// <summary>
 /// `xdplb run`: load the data path, fill its maps from the config file, attach XDP to
-/// the interfaces, and serve until SIGINT/SIGTERM, then detach.
+/// the interfaces, and serve until SIGINT/SIGTERM, then detach. SIGHUP re-reads the file.
 /// </summary>
 internal static class RunCommand
 {
@@ -19,11 +18,12 @@ internal static class RunCommand
         using var program = XdpLbProgram.Load(config.Limits);
         var dataplane = new XdpDataplane(program);
         dataplane.Apply(config);
+        var running = new RunningDataplane(program, dataplane, config);
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
         // IPVS expires connections by per-connection timers; here a sweep each second does.
-        using var expiry = new Timer(_ => CollectExpired(dataplane), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        using var expiry = new Timer(_ => running.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         try
         {
             foreach (var name in options.Interfaces)
@@ -36,6 +36,12 @@ internal static class RunCommand
             using var stop = new ManualResetEventSlim();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Set(); });
+            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+            {
+                ctx.Cancel = true;
+                Log.Info("SIGHUP: reloading the config", ("config", options.ConfigFile));
+                running.Reload(options.ConfigFile);
+            });
             Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)));
             stop.Wait();
             Log.Info("stopping: detaching xdp");
@@ -45,11 +51,7 @@ internal static class RunCommand
                 if (expiry.Dispose(sweepsDone))
                     sweepsDone.WaitOne();
             }
-            lock (dataplane)
-            {
-                LogBackendStats(program, dataplane, config);
-                LogCounters(program);
-            }
+            running.LogStats();
         }
         finally
         {
@@ -58,48 +60,6 @@ internal static class RunCommand
         }
         Log.Info("stopped");
         return 0;
-    }
-
-    private static void CollectExpired(XdpDataplane dataplane)
-    {
-        // Timer callbacks may overlap when a sweep is slow; one at a time is enough.
-        if (!Monitor.TryEnter(dataplane))
-            return;
-        try
-        {
-            dataplane.Collector.CollectExpired();
-        }
-        catch (Exception e) when (e is BpfException or ObjectDisposedException)
-        {
-            Log.Warn("connection expiry sweep failed", ("error", e.Message));
-        }
-        finally
-        {
-            Monitor.Exit(dataplane);
-        }
-    }
-
-    private static void LogBackendStats(XdpLbProgram program, XdpDataplane dataplane, LbConfig config)
-    {
-        foreach (var service in config.Services.Where(s => s.Key is not null))
-        {
-            foreach (var backend in service.Backends)
-            {
-                uint id = dataplane.BackendId(service.Key!, backend);
-                var traffic = program.ReadTraffic(id);
-                var conns = program.BackendConns[id];
-                Log.Info("backend stats", ("service", service.Key), ("backend", backend), ("conns", traffic.Conns),
-                    ("active", conns.Active), ("inactive", conns.Inactive), ("packets_in", traffic.PacketsIn),
-                    ("packets_out", traffic.PacketsOut), ("bytes_in", traffic.BytesIn), ("bytes_out", traffic.BytesOut));
-            }
-        }
-    }
-
-    private static void LogCounters(XdpLbProgram program)
-    {
-        var fields = program.ReadCounters().Where(c => c.Value > 0)
-            .Select(c => (BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
-        Log.Info("data path counters", fields);
     }
 
     internal static LbConfig ReadConfig(string path)

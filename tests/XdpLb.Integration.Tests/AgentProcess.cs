@@ -46,6 +46,22 @@ public sealed class AgentProcess : IDisposable
         return agent;
     }
 
+    /// <summary>SIGHUP, then waits for the agent to report the reload.</summary>
+    public void Reload()
+    {
+        int before = CountLines("msg=\"config reloaded\"");
+        Tmds.Linux.LibC.kill(process.Id, Tmds.Linux.LibC.SIGHUP);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (CountLines("msg=\"config reloaded\"") == before)
+        {
+            if (DateTime.UtcNow > deadline || process.HasExited)
+                throw new InvalidOperationException($"xdplb did not reload within 30 s of SIGHUP:\n{Log}");
+            Thread.Sleep(50);
+        }
+    }
+
+    private int CountLines(string text) => Log.Split('\n').Count(l => l.Contains(text, StringComparison.Ordinal));
+
     /// <summary>SIGTERM, then the exit status.</summary>
     public int Stop()
     {
