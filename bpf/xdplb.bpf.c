@@ -7,6 +7,7 @@
 #include "lib/flow.h"
 #include "lib/conntrack.h"
 #include "lib/affinity.h"
+#include "lib/fragments.h"
 #include "lib/sched.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
@@ -20,9 +21,6 @@ static __always_inline int pass_unparsed(int parse_result)
 		break;
 	case PARSE_NOT_L4:
 		count(CNT_PASS_NOT_L4);
-		break;
-	case PARSE_FRAGMENT:
-		count(CNT_PASS_FRAGMENT);
 		break;
 	default:
 		/* The stack validates and drops it; we cannot tell whether it was ours. */
@@ -45,6 +43,8 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 		f->last_seen_ns = now;
 	conn_track(pkt, conn_owner(pkt, f), reply);
 	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
+	if (pkt->fragment == FRAG_FIRST)
+		fragment_remember(pkt, f);
 	if (reply) {
 		nat_rewrite(pkt, 0, &addr, port);
 		count(CNT_NAT_REPLY);
@@ -122,12 +122,33 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		count(CNT_NEW_FLOW);
 		conn_opened(f->backend_id, state);
 		backend_count_packet(f->backend_id, 0, pkt->ip_len, 1);
+		if (pkt->fragment == FRAG_FIRST)
+			fragment_remember(pkt, f);
 		/* The packet that opened the connection is counted above; forward it as is. */
 		nat_rewrite(pkt, 1, &f->nat_addr, f->nat_port);
 		count(CNT_NAT_REQUEST);
 		return forward_packet(ctx, pkt);
 	}
 	return handle_flow(ctx, pkt, f);
+}
+
+/* A fragment after the first: the address rewrite its first fragment got, or the stack. */
+static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct packet *pkt)
+{
+	struct fragment_nat *nat = fragment_lookup(pkt);
+	struct lb_addr addr;
+	int reply;
+
+	if (!nat) {
+		count(CNT_PASS_FRAGMENT);
+		return XDP_PASS;
+	}
+	addr = nat->nat_addr;
+	reply = nat->direction == FLOW_REPLY;
+	backend_count_packet(nat->backend_id, reply, pkt->ip_len, 0);
+	nat_rewrite_address(pkt, !reply, &addr);
+	count(CNT_NAT_FRAGMENT);
+	return forward_packet(ctx, pkt);
 }
 
 SEC("xdp")
@@ -140,6 +161,8 @@ int xdplb_ingress(struct xdp_md *ctx)
 	int rc;
 
 	rc = parse_packet(ctx, &pkt);
+	if (rc == PARSE_FRAGMENT)
+		return handle_later_fragment(ctx, &pkt);
 	if (rc != PARSE_OK)
 		return pass_unparsed(rc);
 

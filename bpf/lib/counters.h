@@ -9,7 +9,7 @@
 enum lb_counter {
 	CNT_PASS_NOT_IP = 0,      /* not IPv4/IPv6: ARP, LLDP, ... */
 	CNT_PASS_NOT_L4,          /* IP but neither TCP nor UDP (ICMP, extension headers) */
-	CNT_PASS_FRAGMENT,        /* IP fragment: not handled yet, left to the stack */
+	CNT_PASS_FRAGMENT,        /* a later fragment whose first was not seen: left to the stack */
 	CNT_PASS_NOT_SERVICE,     /* no flow and no service for the destination */
 	CNT_PASS_NO_FLOW_NON_SYN, /* TCP to a service without SYN or flow that gets no reset (RST, IP options) */
 	CNT_MALFORMED,            /* truncated or inconsistent headers */
@@ -23,6 +23,7 @@ enum lb_counter {
 	CNT_FWD_STACK,            /* rewritten, then left to the stack (neighbour unknown, local) */
 	CNT_TX_TCP_RESET,         /* TCP reset sent for a segment of no connection */
 	CNT_TX_PORT_UNREACH,      /* ICMP/ICMPv6 port unreachable sent: no usable backend */
+	CNT_NAT_FRAGMENT,         /* later fragments rewritten as their first */
 	CNT_MAX,
 };
 

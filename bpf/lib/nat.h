@@ -5,6 +5,31 @@
 #include "csum.h"
 #include "parse.h"
 
+/* Rewrites one address of a fragment that carries no transport header (IP checksum only). */
+static __always_inline void nat_rewrite_address(struct packet *pkt, int rewrite_dest, const struct lb_addr *addr)
+{
+	struct lb_addr old_addr = rewrite_dest ? pkt->flow.daddr : pkt->flow.saddr;
+
+	if (pkt->ip4) {
+		struct iphdr *ip = pkt->ip4;
+
+		ip->check = csum_apply(ip->check, csum_delta_addr(0, &old_addr, addr, 1));
+		if (rewrite_dest)
+			ip->daddr = addr->words[0];
+		else
+			ip->saddr = addr->words[0];
+	} else if (pkt->ip6) {
+		if (rewrite_dest)
+			__builtin_memcpy(&pkt->ip6->daddr, addr, sizeof(*addr));
+		else
+			__builtin_memcpy(&pkt->ip6->saddr, addr, sizeof(*addr));
+	}
+	if (rewrite_dest)
+		pkt->flow.daddr = *addr;
+	else
+		pkt->flow.saddr = *addr;
+}
+
 /* Rewrites one endpoint of the packet (destination for requests, source for replies). */
 static __always_inline void nat_rewrite(struct packet *pkt, int rewrite_dest,
 					const struct lb_addr *addr, __u16 port)

@@ -17,8 +17,28 @@ enum parse_result {
 	PARSE_OK = 0,
 	PARSE_NOT_IP,
 	PARSE_NOT_L4,
-	PARSE_FRAGMENT,
+	PARSE_FRAGMENT,        /* a fragment after the first: no L4 header, follows the first */
 	PARSE_MALFORMED,
+};
+
+enum fragment_kind {
+	FRAG_NONE = 0,
+	FRAG_FIRST,            /* offset 0, more to come: carries the ports, decides the flow */
+	FRAG_LATER,
+};
+
+#define IPV6_EXT_MAX 6
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_FRAGMENT 44
+#define NEXTHDR_AUTH 51
+#define NEXTHDR_DEST 60
+
+struct ipv6_frag_hdr {
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset in 8-byte units << 3 | M */
+	__be32 identification;
 };
 
 struct packet {
@@ -29,6 +49,8 @@ struct packet {
 	struct udphdr *udp;
 	struct flow_key flow;
 	__u32 ip_len; /* bytes at the IP layer, as IPVS counts them */
+	__u8 fragment; /* enum fragment_kind */
+	__u32 frag_id; /* IPv4 id or IPv6 identification, when fragment != FRAG_NONE */
 };
 
 static __always_inline int parse_l4(struct packet *pkt, void *l4, void *data_end)
@@ -78,14 +100,25 @@ static __always_inline int parse_ipv4(struct packet *pkt, void *l3, void *data_e
 	pkt->flow.proto = ip->protocol;
 	pkt->flow.saddr.words[0] = ip->saddr;
 	pkt->flow.daddr.words[0] = ip->daddr;
-	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return PARSE_FRAGMENT;
+	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET)) {
+		pkt->frag_id = ip->id;
+		pkt->fragment = ip->frag_off & bpf_htons(IP_OFFSET) ? FRAG_LATER : FRAG_FIRST;
+		if (pkt->fragment == FRAG_LATER)
+			return PARSE_FRAGMENT;
+	}
 	return parse_l4(pkt, l3 + hdr_len, data_end);
 }
+
+/* The offset of the next header from the IPv6 header is kept as a scalar and masked
+ * before each use: every path through the extension headers then reaches the rest of the
+ * program in the same verifier state, instead of one state per path. */
+#define IPV6_HDRS_MAX 511
 
 static __always_inline int parse_ipv6(struct packet *pkt, void *l3, void *data_end)
 {
 	struct ipv6hdr *ip6 = l3;
+	__u32 off = sizeof(*ip6);
+	__u8 nexthdr;
 
 	if ((void *)(ip6 + 1) > data_end)
 		return PARSE_MALFORMED;
@@ -94,11 +127,46 @@ static __always_inline int parse_ipv6(struct packet *pkt, void *l3, void *data_e
 	pkt->ip6 = ip6;
 	pkt->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 	pkt->flow.family = AF_INET6;
-	pkt->flow.proto = ip6->nexthdr;
 	__builtin_memcpy(&pkt->flow.saddr, &ip6->saddr, sizeof(pkt->flow.saddr));
 	__builtin_memcpy(&pkt->flow.daddr, &ip6->daddr, sizeof(pkt->flow.daddr));
-	/* Extension headers (including fragment headers) arrive as a non-L4 nexthdr. */
-	return parse_l4(pkt, ip6 + 1, data_end);
+
+	/* Extension headers, a bounded number of them, up to the transport header. */
+	nexthdr = ip6->nexthdr;
+#pragma unroll
+	for (int i = 0; i < IPV6_EXT_MAX; i++) {
+		void *at = l3 + bounded(off, IPV6_HDRS_MAX);
+
+		if (nexthdr == NEXTHDR_HOP || nexthdr == NEXTHDR_ROUTING || nexthdr == NEXTHDR_DEST ||
+		    nexthdr == NEXTHDR_AUTH) {
+			__u8 *ext = at;
+
+			if ((void *)(ext + 2) > data_end)
+				return PARSE_MALFORMED;
+			off += nexthdr == NEXTHDR_AUTH ? (ext[1] + 2) * 4 : (ext[1] + 1) * 8;
+			nexthdr = ext[0];
+		} else if (nexthdr == NEXTHDR_FRAGMENT) {
+			struct ipv6_frag_hdr *frag = at;
+
+			if ((void *)(frag + 1) > data_end)
+				return PARSE_MALFORMED;
+			pkt->frag_id = frag->identification;
+			if (frag->frag_off & bpf_htons(0xfff8)) {
+				pkt->flow.proto = frag->nexthdr;
+				pkt->fragment = FRAG_LATER;
+				return PARSE_FRAGMENT;
+			}
+			if (frag->frag_off & bpf_htons(1))
+				pkt->fragment = FRAG_FIRST;
+			off += sizeof(*frag);
+			nexthdr = frag->nexthdr;
+		} else {
+			break;
+		}
+	}
+	if (off > IPV6_HDRS_MAX)
+		return PARSE_MALFORMED;
+	pkt->flow.proto = nexthdr;
+	return parse_l4(pkt, l3 + bounded(off, IPV6_HDRS_MAX), data_end);
 }
 
 static __always_inline int parse_packet(struct xdp_md *ctx, struct packet *pkt)

@@ -23,15 +23,15 @@ static __always_inline struct backend *slot_of(const struct service *svc, __u32 
 
 /* rr (ip_vs_rr.c): slots hold the dests with weight > 0 in list order; an atomic ticket
  * walks them, which the control plane re-derives from ip_vs_rr's cursor on every change. */
-static __always_inline struct backend *sched_rr(const struct service *svc)
+static __always_inline int sched_rr(const struct service *svc)
 {
 	struct sched_state *st;
 	__u32 id = svc->id;
 
 	st = bpf_map_lookup_elem(&sched_states, &id);
 	if (!st)
-		return 0;
-	return slot_of(svc, __sync_fetch_and_add(&st->rr_counter, 1) % svc->backend_count);
+		return -1;
+	return __sync_fetch_and_add(&st->rr_counter, 1) % svc->backend_count;
 }
 
 /* lc, wlc, sed, nq: one pass over the dests in list order with their live connection
@@ -86,7 +86,7 @@ static long least_conn_step(__u32 index, struct least_conn_walk *w)
 	return 0;
 }
 
-static __always_inline struct backend *sched_least_conn(const struct service *svc)
+static __always_inline int sched_least_conn(const struct service *svc)
 {
 	struct least_conn_walk w = {
 		.svc = svc,
@@ -95,20 +95,18 @@ static __always_inline struct backend *sched_least_conn(const struct service *sv
 	};
 
 	bpf_loop(svc->backend_count, least_conn_step, &w, 0);
-	if (w.least < 0)
-		return 0;
-	return slot_of(svc, w.least);
+	return w.least;
 }
 
-/* A table bucket's dest when it is available (non-empty, weight > 0). */
-static __always_inline struct backend *available(const struct service *svc, __u16 slot)
+/* A table bucket's slot when its dest is available (non-empty, weight > 0), else -1. */
+static __always_inline int available(const struct service *svc, __u16 slot)
 {
 	struct backend *b;
 
 	if (slot == TABLE_EMPTY)
-		return 0;
+		return -1;
 	b = slot_of(svc, slot);
-	return b && b->weight > 0 ? b : 0;
+	return b && b->weight > 0 ? slot : -1;
 }
 
 /* sh-fallback (ip_vs_sh.c): buckets (i + 2*ihash) & 255 in turn; an empty bucket ends it. */
@@ -116,7 +114,7 @@ struct sh_fallback_walk {
 	const struct service *svc;
 	const struct bucket_table *table;
 	__u32 ihash;
-	struct backend *found;
+	int found;
 };
 
 static long sh_fallback_step(__u32 i, struct sh_fallback_walk *w)
@@ -126,20 +124,20 @@ static long sh_fallback_step(__u32 i, struct sh_fallback_walk *w)
 	if (slot == TABLE_EMPTY)
 		return 1;
 	w->found = available(w->svc, slot);
-	return w->found ? 1 : 0;
+	return w->found >= 0 ? 1 : 0;
 }
 
 /* sh (source hashing) and dh (destination hashing): a 256-bucket table by hash_32. */
-static __always_inline struct backend *sched_hash_table(const struct service *svc, const struct flow_key *flow)
+static __always_inline int sched_hash_table(const struct service *svc, const struct flow_key *flow)
 {
 	struct table_key key = { .service_id = svc->id, .generation = svc->generation };
 	struct bucket_table *table = bpf_map_lookup_elem(&bucket_tables, &key);
-	struct sh_fallback_walk w = {};
-	struct backend *b;
+	struct sh_fallback_walk w = { .found = -1 };
+	int b;
 	__u32 ihash;
 
 	if (!table)
-		return 0;
+		return -1;
 	if (svc->scheduler == SCHED_DH) {
 		ihash = ipvs_hash_32(ipvs_addr_fold(&flow->daddr, flow->family), 8);
 		return available(svc, table->slots[bounded(ihash, SH_TABLE_SIZE - 1)]);
@@ -147,7 +145,7 @@ static __always_inline struct backend *sched_hash_table(const struct service *sv
 	ihash = ipvs_hash_32((svc->flags & SVC_F_SCHED_PORT ? bpf_ntohs(flow->sport) : 0) +
 				     ipvs_addr_fold(&flow->saddr, flow->family), 8);
 	b = available(svc, table->slots[bounded(ihash, SH_TABLE_SIZE - 1)]);
-	if (b || !(svc->flags & SVC_F_SCHED_FALLBACK) || table->slots[bounded(ihash, SH_TABLE_SIZE - 1)] == TABLE_EMPTY)
+	if (b >= 0 || !(svc->flags & SVC_F_SCHED_FALLBACK) || table->slots[bounded(ihash, SH_TABLE_SIZE - 1)] == TABLE_EMPTY)
 		return b;
 	w.svc = svc;
 	w.table = table;
@@ -163,7 +161,7 @@ struct mh_fallback_walk {
 	const struct maglev_table *table;
 	__u32 key;   /* port + address fold */
 	__u32 ihash;
-	struct backend *found;
+	int found;
 };
 
 static __always_inline __u32 mh_slot(__u32 key, __u32 offset)
@@ -178,25 +176,25 @@ static long mh_fallback_step(__u32 i, struct mh_fallback_walk *w)
 	if (slot == TABLE_EMPTY)
 		return 1;
 	w->found = available(w->svc, slot);
-	return w->found ? 1 : 0;
+	return w->found >= 0 ? 1 : 0;
 }
 
-static __always_inline struct backend *sched_maglev(const struct service *svc, const struct flow_key *flow)
+static __always_inline int sched_maglev(const struct service *svc, const struct flow_key *flow)
 {
 	struct table_key key = { .service_id = svc->id, .generation = svc->generation };
 	struct maglev_table *table = bpf_map_lookup_elem(&maglev_tables, &key);
-	struct mh_fallback_walk w = {};
-	struct backend *b;
+	struct mh_fallback_walk w = { .found = -1 };
+	int b;
 	__u32 hkey, ihash;
 	__u16 first;
 
 	if (!table)
-		return 0;
+		return -1;
 	hkey = (svc->flags & SVC_F_SCHED_PORT ? bpf_ntohs(flow->sport) : 0) + ipvs_addr_fold(&flow->saddr, flow->family);
 	ihash = mh_slot(hkey, 0);
 	first = table->slots[bounded(ihash, 4095)];
 	b = available(svc, first);
-	if (b || !(svc->flags & SVC_F_SCHED_FALLBACK) || first == TABLE_EMPTY)
+	if (b >= 0 || !(svc->flags & SVC_F_SCHED_FALLBACK) || first == TABLE_EMPTY)
 		return b;
 	w.svc = svc;
 	w.table = table;
@@ -264,7 +262,7 @@ static __always_inline int wrr_find(const struct wrr_table *table, __u32 count, 
 	return s.found;
 }
 
-static __always_inline struct backend *sched_wrr(const struct service *svc)
+static __always_inline int sched_wrr(const struct service *svc)
 {
 	struct table_key key = { .service_id = svc->id, .generation = svc->generation };
 	struct wrr_table *table = bpf_map_lookup_elem(&wrr_tables, &key);
@@ -274,7 +272,7 @@ static __always_inline struct backend *sched_wrr(const struct service *svc)
 
 	st = bpf_map_lookup_elem(&sched_states, &id);
 	if (!table || !st || table->max_weight == 0 || count > WRR_MAX_DESTS)
-		return 0;
+		return -1;
 	for (int attempt = 0; attempt < 8; attempt++) {
 		__u64 old = READ_ONCE(st->wrr_position);
 		__u32 cursor = (__u32)old; /* cl + 1; 0 is the head */
@@ -287,18 +285,20 @@ static __always_inline struct backend *sched_wrr(const struct service *svc)
 			cw = cw > table->step ? cw - table->step : table->max_weight;
 			pick = wrr_find(table, count, 0, cw);
 			if (pick < 0)
-				return 0;
+				return -1;
 		}
 		if (__sync_val_compare_and_swap(&st->wrr_position, old, ((__u64)cw << 32) | (pick + 1)) == old)
 			break;
 	}
-	return slot_of(svc, pick);
+	return pick;
 }
 
-static __always_inline struct backend *sched_pick(const struct service *svc, const struct flow_key *flow)
+/* The slot of the dest the service's scheduler picks, or -1. A global function: the
+ * verifier checks it once, not once for every path of packet parsing that reaches it. */
+__attribute__((noinline)) int sched_pick_slot(const struct service *svc, const struct flow_key *flow)
 {
-	if (svc->backend_count == 0)
-		return 0;
+	if (!svc || !flow || svc->backend_count == 0)
+		return -1;
 	switch (svc->scheduler) {
 	case SCHED_RR:
 		return sched_rr(svc);
@@ -315,6 +315,13 @@ static __always_inline struct backend *sched_pick(const struct service *svc, con
 	case SCHED_MH:
 		return sched_maglev(svc, flow);
 	default:
-		return 0;
+		return -1;
 	}
+}
+
+static __always_inline struct backend *sched_pick(const struct service *svc, const struct flow_key *flow)
+{
+	int slot = sched_pick_slot(svc, flow);
+
+	return slot < 0 ? 0 : slot_of(svc, slot);
 }

@@ -26,6 +26,7 @@ public sealed class XdpLbProgram : IDisposable
         WrrTables = obj.Map<TableKey, WrrTable>("wrr_tables");
         Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
         Affinity = obj.Map<AffinityKey, AffinityValue>("affinity");
+        Fragments = obj.Map<FragmentKey, FragmentNat>("fragments");
         BackendStatus = obj.Map<uint, BackendStatus>("backend_status");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
@@ -43,6 +44,7 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<TableKey, WrrTable> WrrTables { get; }
     public BpfMap<FlowKey, FlowValue> Conntrack { get; }
     public BpfMap<AffinityKey, AffinityValue> Affinity { get; }
+    public BpfMap<FragmentKey, FragmentNat> Fragments { get; }
     public BpfMap<uint, BackendStatus> BackendStatus { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
     public PerCpuArrayMap<BackendTraffic> BackendTraffic { get; }

@@ -33,19 +33,6 @@ public sealed class PassAndMalformedTests
     }
 
     [Fact]
-    public void Ipv4FragmentsAreLeftToTheStack()
-    {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));
-        var frame = (Syn with { FragmentField = 0x2000 }).Build();
-
-        var result = dp.Run(frame);
-
-        Assert.Equal(XdpAction.Pass, result.Action);
-        Assert.Equal(frame, result.Packet);
-        Assert.Equal(1UL, dp.Counter(Counter.PassFragment));
-    }
-
-    [Fact]
     public void Ipv4OptionsAreSkippedByIhl()
     {
         using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));

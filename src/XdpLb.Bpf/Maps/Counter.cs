@@ -19,5 +19,6 @@ public enum Counter : uint
     FwdStack,
     TxTcpReset,
     TxPortUnreach,
+    NatFragment,
     Max,
 }

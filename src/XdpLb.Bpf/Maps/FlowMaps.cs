@@ -54,3 +54,26 @@ public enum TcpState : uint
     Synack,
     Max,
 }
+
+/// <summary>struct fragment_key (bpf/lib/fragments.h): a datagram's fragments as they arrive.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FragmentKey
+{
+    [BtfField("saddr")] public LbAddr SourceAddr;
+    [BtfField("daddr")] public LbAddr DestAddr;
+    public uint Id;
+    public byte Proto;
+    public byte Family;
+    public ushort Reserved;
+}
+
+/// <summary>struct fragment_nat: how the datagram's first fragment was rewritten.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct FragmentNat
+{
+    public LbAddr NatAddr;
+    public uint BackendId;
+    public FlowDirection Direction;
+    public byte Reserved;
+    public ushort Reserved2;
+}

@@ -1,0 +1,120 @@
+using System.Buffers.Binary;
+using System.Net;
+using XdpLb.Bpf.Maps;
+using XdpLb.Bpf.Tests.Packets;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Bpf.Tests;
+
+/// <summary>IP fragments follow their first fragment; IPv6 extension headers are walked to the transport header.</summary>
+public sealed class FragmentTests
+{
+    private static readonly IPAddress Vip6 = IPAddress.Parse("fd00:96::10"), Client6 = IPAddress.Parse("fd00:1::2"), Backend6 = IPAddress.Parse("fd00:11::2");
+
+    private static (DataPathHarness Dp, IPAddress Vip, IPAddress Client, IPAddress Backend) Setup(bool ipv6)
+    {
+        var vip = ipv6 ? Vip6 : DataPathHarness.Vip;
+        var backend = ipv6 ? Backend6 : DataPathHarness.BackendAddresses[0];
+        var service = new Service { Address = vip, Port = 53, Protocol = Protocol.Udp, Backends = [new Backend(backend, 5353)] };
+        return (new DataPathHarness(DataPathHarness.Config(service)), vip, ipv6 ? Client6 : DataPathHarness.Client, backend);
+    }
+
+    private static byte[] Reassemble(IEnumerable<byte[]> fragments, bool ipv6)
+    {
+        // The IP payloads in offset order, as the receiver's stack puts them together.
+        var parts = fragments.Select(f =>
+        {
+            var ip = f.AsSpan(14);
+            int offset = ipv6 ? BinaryPrimitives.ReadUInt16BigEndian(ip[42..]) & 0xfff8 : (BinaryPrimitives.ReadUInt16BigEndian(ip[6..]) & 0x1fff) * 8;
+            int header = ipv6 ? 48 : (ip[0] & 0x0f) * 4;
+            return (offset, data: ip[header..].ToArray());
+        }).OrderBy(p => p.offset);
+        return parts.SelectMany(p => p.data).ToArray();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FragmentsOfADatagramAllGoToItsBackendAndReassembleWithAValidChecksum(bool ipv6)
+    {
+        var (dp, vip, client, backend) = Setup(ipv6);
+        using var _ = dp;
+        var payload = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
+        var datagram = new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 53, Payload = payload }.Build();
+        var fragments = Fragmenter.Fragment(datagram, 1232);
+
+        var outputs = fragments.Select(f => dp.Run(f)).ToList();
+
+        Assert.Equal(3, outputs.Count);
+        Assert.All(outputs, o => Assert.NotEqual(XdpAction.Drop, o.Action));
+        foreach (var o in outputs)
+        {
+            var ip = o.Packet.AsSpan(14);
+            var destination = ipv6 ? new IPAddress(ip.Slice(24, 16)) : new IPAddress(ip.Slice(16, 4));
+            Assert.Equal(backend, destination);
+            if (!ipv6)
+                Assert.True(InternetChecksum.Verifies(ip[..20]), "IPv4 header checksum of a fragment");
+        }
+        var udp = Reassemble(outputs.Select(o => o.Packet), ipv6);
+        Assert.Equal(5353, BinaryPrimitives.ReadUInt16BigEndian(udp.AsSpan(2)));
+        Assert.True(InternetChecksum.Verifies(udp, InternetChecksum.PseudoHeaderSum(client, backend, PacketBuilder.Udp, udp.Length)), "UDP checksum of the reassembled datagram");
+        Assert.Equal(payload, udp[8..]);
+        Assert.Equal(2UL, dp.Counter(Counter.NatFragment));
+    }
+
+    [Fact]
+    public void RepliesAreFragmentedToo()
+    {
+        var (dp, vip, client, backend) = Setup(ipv6: false);
+        using var _ = dp;
+        dp.Run(new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 53 }.Build());
+        var answer = new PacketBuilder { Source = backend, Destination = client, Protocol = PacketBuilder.Udp, SourcePort = 5353, DestPort = 40000, Payload = new byte[2000] }.Build();
+
+        var outputs = Fragmenter.Fragment(answer, 1480).Select(f => dp.Run(f)).ToList();
+
+        Assert.All(outputs, o => Assert.Equal(vip, new IPAddress(o.Packet.AsSpan(14 + 12, 4))));
+        var udp = Reassemble(outputs.Select(o => o.Packet), ipv6: false);
+        Assert.Equal(53, BinaryPrimitives.ReadUInt16BigEndian(udp));
+        Assert.True(InternetChecksum.Verifies(udp, InternetChecksum.PseudoHeaderSum(vip, client, PacketBuilder.Udp, udp.Length)));
+    }
+
+    [Fact]
+    public void ALaterFragmentBeforeItsFirstIsLeftToTheStack()
+    {
+        var (dp, vip, client, _) = Setup(ipv6: false);
+        using var __ = dp;
+        var datagram = new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, DestPort = 53, Payload = new byte[3000] }.Build();
+        var later = Fragmenter.Fragment(datagram, 1480)[1];
+
+        var result = dp.Run(later);
+
+        Assert.Equal(XdpAction.Pass, result.Action);
+        Assert.Equal(later, result.Packet);
+        Assert.Equal(1UL, dp.Counter(Counter.PassFragment));
+    }
+
+    [Fact]
+    public void Ipv6ExtensionHeadersAreWalkedToTheTransportHeader()
+    {
+        var (dp, vip, client, backend) = Setup(ipv6: true);
+        using var _ = dp;
+        var plain = new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 53, Payload = [1, 2, 3, 4] }.Build();
+        // Insert a hop-by-hop options header (8 bytes: next header, length 0, PadN) before UDP.
+        var frame = new byte[plain.Length + 8];
+        plain.AsSpan(0, 54).CopyTo(frame);
+        frame[14 + 6] = 0;                                                     // next header: hop-by-hop
+        BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(14 + 4), (ushort)(plain.Length - 54 + 8));
+        frame[54] = PacketBuilder.Udp;
+        frame[55] = 0;
+        frame[56] = 1;                                                         // PadN, 4 bytes of padding
+        frame[57] = 4;
+        plain.AsSpan(54).CopyTo(frame.AsSpan(62));
+
+        var result = dp.Run(frame);
+
+        Assert.Equal(backend, new IPAddress(result.Packet.AsSpan(14 + 24, 16)));
+        var udp = result.Packet.AsSpan(62);
+        Assert.Equal(5353, BinaryPrimitives.ReadUInt16BigEndian(udp[2..]));
+        Assert.True(InternetChecksum.Verifies(udp, InternetChecksum.PseudoHeaderSum(client, backend, PacketBuilder.Udp, udp.Length)));
+    }
+}
