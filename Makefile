@@ -6,7 +6,7 @@ CONFIGURATION ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all setup ensure-setup build bpf agent test test-unit test-bpf test-integration demo bench clean
+.PHONY: all setup ensure-setup build bpf agent tools test test-unit test-bpf test-integration demo bench clean
 
 all: build
 
@@ -23,7 +23,14 @@ bpf: ensure-setup
 agent: bpf
 	$(DOTNET) publish src/XdpLb.Agent -c $(CONFIGURATION) -o bin -p:PublishSingleFile=true --self-contained false -v quiet -nologo
 
-build: bpf agent
+# A UDP server/client for the netns tests and the demo.
+tools: ensure-setup tests/netns/build/udp_echo
+
+tests/netns/build/udp_echo: tests/netns/udp_echo.c
+	mkdir -p $(@D)
+	clang -O2 -Wall -Werror -o $@ $<
+
+build: bpf agent tools
 	$(DOTNET) build XdpLb.sln -c $(CONFIGURATION) -v quiet -nologo
 
 test: build
@@ -46,6 +53,6 @@ bench: build
 
 clean:
 	$(MAKE) -C bpf clean
-	rm -rf bin
+	rm -rf bin tests/netns/build
 	$(DOTNET) clean XdpLb.sln -v quiet -nologo >/dev/null 2>&1 || true
 	find src tests bench -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

@@ -29,6 +29,17 @@ public sealed class NetnsTopology : IDisposable
     public string Client => Prefix + "cl";
     public string Lb => Prefix + "lb";
 
+    public static string UdpEcho => Path.Combine(Repo.Root, "tests", "netns", "build", "udp_echo");
+
+    /// <summary>Sends one UDP datagram of the given length from the client; returns the answer ("bN LENGTH").</summary>
+    public string UdpExchange(string address, int port, int length)
+    {
+        var r = Exec(Client, UdpEcho, "send", address, port.ToString(), length.ToString());
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException($"udp_echo send {address} {port} {length} exited {r.ExitCode}: {r.Stderr}");
+        return r.Stdout.Trim();
+    }
+
     /// <summary>Runs a command inside one of the topology's namespaces.</summary>
     public ShellResult Exec(string netns, params string[] command) =>
         Shell.Run("ip", new[] { "netns", "exec", netns }.Concat(command), TimeSpan.FromSeconds(120));

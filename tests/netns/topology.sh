@@ -5,7 +5,8 @@
 #   PREFIXcl  eth0 10.0.1.2/24  fd00:1::2/64   --  lbc 10.0.1.1  fd00:1::1   PREFIXlb
 #   PREFIXbN  eth0 10.0.1N.2/24 fd00:1N::2/64  --  lbN 10.0.1N.1 fd00:1N::1  (N = 1..3)
 #
-# Each backend runs an HTTP server on :8080 that answers with its own name (b1, b2, b3).
+# Each backend runs an HTTP server on :8080 that answers with its own name (b1, b2, b3),
+# and a UDP server on :9000 that answers "bN LENGTH" (tests/netns/build/udp_echo).
 # The client's and backends' veths carry an XDP_PASS program (a frame redirected into a
 # veth is only delivered natively when its peer has XDP) and send with TX checksum
 # offload off (so an XDP rewrite cannot leave a half-computed checksum): environment.md.
@@ -33,7 +34,10 @@ down() {
 
 up() {
     local pass_obj=$1
+    local udp_echo
+    udp_echo="$(dirname "$0")/build/udp_echo"
     [ -f "$pass_obj" ] || { echo "topology: XDP_PASS object $pass_obj not found (make build)" >&2; exit 1; }
+    [ -x "$udp_echo" ] || { echo "topology: $udp_echo not found (make build)" >&2; exit 1; }
     local lb cl www
     lb=$(ns lb)
     cl=$(ns cl)
@@ -75,6 +79,7 @@ up() {
         mkdir -p "$www/b$i"
         echo "b$i" > "$www/b$i/index.html"
         ip netns exec "$b" busybox httpd -p 8080 -h "$www/b$i"
+        ip netns exec "$b" "$udp_echo" serve 9000 "b$i" </dev/null >/dev/null 2>&1 &
     done
 }
 

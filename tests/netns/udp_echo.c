@@ -1,0 +1,97 @@
+/* A UDP server and client for the netns tests and the demo.
+ *
+ *   udp_echo serve PORT NAME         answers every datagram with "NAME LENGTH\n"
+ *   udp_echo send ADDR PORT LENGTH   sends one LENGTH-byte datagram, prints the answer
+ *
+ * Both address families; the server listens on [::] (dual-stack). The client waits 3 s for
+ * the answer and exits 1 without one. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+static int serve(int port, const char *name)
+{
+	static char buf[65536];
+	struct sockaddr_in6 addr = { .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any };
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0;
+
+	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
+	    bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		perror("udp_echo serve");
+		return 1;
+	}
+	for (;;) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &len);
+		char answer[128];
+		int m;
+
+		if (n < 0)
+			continue;
+		m = snprintf(answer, sizeof(answer), "%s %zd\n", name, n);
+		sendto(fd, answer, m, 0, (struct sockaddr *)&peer, len);
+	}
+}
+
+static int send_one(const char *host, int port, int length)
+{
+	static char buf[65536];
+	struct sockaddr_storage addr = {};
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+	struct timeval timeout = { .tv_sec = 3 };
+	socklen_t len;
+	int fd;
+	ssize_t n;
+
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		len = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		len = sizeof(*a6);
+	} else {
+		fprintf(stderr, "udp_echo send: %s is not an address\n", host);
+		return 2;
+	}
+	if (length < 0 || length > (int)sizeof(buf)) {
+		fprintf(stderr, "udp_echo send: length %d out of range\n", length);
+		return 2;
+	}
+	fd = socket(addr.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout))) {
+		perror("udp_echo send");
+		return 1;
+	}
+	memset(buf, 'x', length);
+	if (sendto(fd, buf, length, 0, (struct sockaddr *)&addr, len) != length) {
+		perror("udp_echo sendto");
+		return 1;
+	}
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0) {
+		perror("udp_echo recv");
+		return 1;
+	}
+	buf[n] = 0;
+	fputs(buf, stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 4 && !strcmp(argv[1], "serve"))
+		return serve(atoi(argv[2]), argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "send"))
+		return send_one(argv[2], atoi(argv[3]), atoi(argv[4]));
+	fprintf(stderr, "usage: udp_echo serve PORT NAME | udp_echo send ADDR PORT LENGTH\n");
+	return 2;
+}
