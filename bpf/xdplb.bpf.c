@@ -8,19 +8,27 @@
 #include "lib/conntrack.h"
 #include "lib/affinity.h"
 #include "lib/fragments.h"
+#include "lib/icmp_nat.h"
 #include "lib/sched.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
 #include "lib/reply.h"
 
-static __always_inline int pass_unparsed(int parse_result)
+static __always_inline int pass_unparsed(struct xdp_md *ctx, const struct packet *pkt, int parse_result)
 {
+	int rc;
+
 	switch (parse_result) {
 	case PARSE_NOT_IP:
 		count(CNT_PASS_NOT_IP);
 		break;
 	case PARSE_NOT_L4:
-		count(CNT_PASS_NOT_L4);
+		if (pkt->flow.proto == IPPROTO_ICMP || pkt->flow.proto == IPPROTO_ICMPV6) {
+			rc = icmp_error_nat(ctx);
+			if (rc >= 0)
+				return rc;
+		}
+		count(pkt->flow.proto == IPPROTO_SCTP ? CNT_PASS_SCTP : CNT_PASS_NOT_L4);
 		break;
 	default:
 		/* The stack validates and drops it; we cannot tell whether it was ours. */
@@ -164,7 +172,7 @@ int xdplb_ingress(struct xdp_md *ctx)
 	if (rc == PARSE_FRAGMENT)
 		return handle_later_fragment(ctx, &pkt);
 	if (rc != PARSE_OK)
-		return pass_unparsed(rc);
+		return pass_unparsed(ctx, &pkt, rc);
 
 	f = bpf_map_lookup_elem(&conntrack, &pkt.flow);
 	if (f) {

@@ -8,7 +8,7 @@
  * agent compares them through BTF at load. */
 enum lb_counter {
 	CNT_PASS_NOT_IP = 0,      /* not IPv4/IPv6: ARP, LLDP, ... */
-	CNT_PASS_NOT_L4,          /* IP but neither TCP nor UDP (ICMP, extension headers) */
+	CNT_PASS_NOT_L4,          /* IP but neither TCP, UDP nor a translated ICMP error */
 	CNT_PASS_FRAGMENT,        /* a later fragment whose first was not seen: left to the stack */
 	CNT_PASS_NOT_SERVICE,     /* no flow and no service for the destination */
 	CNT_PASS_NO_FLOW_NON_SYN, /* TCP to a service without SYN or flow that gets no reset (RST, IP options) */
@@ -24,6 +24,8 @@ enum lb_counter {
 	CNT_TX_TCP_RESET,         /* TCP reset sent for a segment of no connection */
 	CNT_TX_PORT_UNREACH,      /* ICMP/ICMPv6 port unreachable sent: no usable backend */
 	CNT_NAT_FRAGMENT,         /* later fragments rewritten as their first */
+	CNT_NAT_ICMP_ERROR,       /* ICMP/ICMPv6 errors about a NATed flow, translated */
+	CNT_PASS_SCTP,            /* SCTP: the XDP data path does not balance it; left to the stack */
 	CNT_MAX,
 };
 

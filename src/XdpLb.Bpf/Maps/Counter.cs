@@ -20,5 +20,7 @@ public enum Counter : uint
     TxTcpReset,
     TxPortUnreach,
     NatFragment,
+    NatIcmpError,
+    PassSctp,
     Max,
 }

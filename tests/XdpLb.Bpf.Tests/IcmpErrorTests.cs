@@ -1,0 +1,121 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using XdpLb.Bpf.Maps;
+using XdpLb.Bpf.Tests.Packets;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Bpf.Tests;
+
+/// <summary>ICMP errors about NATed flows are translated so the receiving stack finds its socket.</summary>
+public sealed class IcmpErrorTests
+{
+    private sealed record Setup(DataPathHarness Dp, IPAddress Vip, IPAddress Client, IPAddress Backend, bool V6) : IDisposable
+    {
+        public void Dispose() => Dp.Dispose();
+    }
+
+    private static Setup Open(bool v6)
+    {
+        var vip = IPAddress.Parse(v6 ? "fd00:96::10" : "10.96.0.10");
+        var client = IPAddress.Parse(v6 ? "fd00:1::2" : "10.0.1.2");
+        var backend = IPAddress.Parse(v6 ? "fd00:11::2" : "10.0.11.2");
+        var dp = new DataPathHarness(DataPathHarness.Config(new Service { Address = vip, Port = 53, Protocol = Protocol.Udp, Backends = [new Backend(backend, 5353)] }));
+        // Open the flow: client:40000 -> VIP:53, forwarded to backend:5353.
+        dp.Run(new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 53 }.Build());
+        return new Setup(dp, vip, client, backend, v6);
+    }
+
+    private static (IPAddress Src, IPAddress Dst, byte[] Icmp) Parse(byte[] frame, bool v6)
+    {
+        var ip = frame.AsSpan(14);
+        if (v6)
+        {
+            int length = BinaryPrimitives.ReadUInt16BigEndian(ip[4..]);
+            return (new IPAddress(ip.Slice(8, 16)), new IPAddress(ip.Slice(24, 16)), ip.Slice(40, length).ToArray());
+        }
+        Assert.True(InternetChecksum.Verifies(ip[..20]), "outer IPv4 header checksum");
+        return (new IPAddress(ip.Slice(12, 4)), new IPAddress(ip.Slice(16, 4)), ip[20..BinaryPrimitives.ReadUInt16BigEndian(ip[2..])].ToArray());
+    }
+
+    private static bool IcmpChecksumValid(byte[] icmp, IPAddress src, IPAddress dst, bool v6) =>
+        InternetChecksum.Verifies(icmp, v6 ? InternetChecksum.PseudoHeaderSum(src, dst, 58, icmp.Length) : 0);
+
+    [Theory]
+    [InlineData(false, 3, 4)]   // fragmentation needed
+    [InlineData(false, 3, 3)]   // port unreachable
+    [InlineData(true, 2, 0)]    // packet too big
+    [InlineData(true, 1, 4)]    // port unreachable
+    public void ErrorFromTheBackendSideReachesTheClientAsFromTheVip(bool v6, byte type, byte code)
+    {
+        using var s = Open(v6);
+        var forwarded = new PacketBuilder { Source = s.Client, Destination = s.Backend, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 5353, Payload = new byte[1400] }.Build();
+        var error = IcmpErrorBuilder.Build(s.Backend, s.Client, type, code, forwarded, rest: 1280);
+
+        var result = s.Dp.Run(error);
+
+        Assert.NotEqual(XdpAction.Drop, result.Action);
+        var (src, dst, icmp) = Parse(result.Packet, v6);
+        Assert.Equal(s.Vip, src);
+        Assert.Equal(s.Client, dst);
+        Assert.True(IcmpChecksumValid(icmp, src, dst, v6), "ICMP checksum");
+        var quoted = icmp.AsSpan(8);
+        int qhdr = v6 ? 40 : 20;
+        Assert.Equal(s.Vip, new IPAddress(v6 ? quoted.Slice(24, 16) : quoted.Slice(16, 4)));
+        Assert.Equal(s.Client, new IPAddress(v6 ? quoted.Slice(8, 16) : quoted.Slice(12, 4)));
+        Assert.Equal(53, BinaryPrimitives.ReadUInt16BigEndian(quoted[(qhdr + 2)..]));
+        Assert.Equal(40000, BinaryPrimitives.ReadUInt16BigEndian(quoted[qhdr..]));
+        if (!v6)
+            Assert.True(InternetChecksum.Verifies(quoted[..20]), "quoted IPv4 header checksum");
+        Assert.Equal(1280u, BinaryPrimitives.ReadUInt32BigEndian(icmp.AsSpan(4)));   // the MTU survives
+        Assert.Equal(1UL, s.Dp.Counter(Counter.NatIcmpError));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ErrorFromTheClientSideReachesTheBackendAboutItsOwnReply(bool v6)
+    {
+        using var s = Open(v6);
+        var replySeen = new PacketBuilder { Source = s.Vip, Destination = s.Client, Protocol = PacketBuilder.Udp, SourcePort = 53, DestPort = 40000 }.Build();
+        var error = IcmpErrorBuilder.Build(s.Client, s.Vip, v6 ? (byte)1 : (byte)3, v6 ? (byte)4 : (byte)3, replySeen);
+
+        var result = s.Dp.Run(error);
+
+        var (src, dst, icmp) = Parse(result.Packet, v6);
+        Assert.Equal(s.Client, src);
+        Assert.Equal(s.Backend, dst);
+        Assert.True(IcmpChecksumValid(icmp, src, dst, v6), "ICMP checksum");
+        var quoted = icmp.AsSpan(8);
+        int qhdr = v6 ? 40 : 20;
+        Assert.Equal(s.Backend, new IPAddress(v6 ? quoted.Slice(8, 16) : quoted.Slice(12, 4)));
+        Assert.Equal(5353, BinaryPrimitives.ReadUInt16BigEndian(quoted[qhdr..]));
+    }
+
+    [Fact]
+    public void ErrorAboutNoKnownFlowPassesUntouched()
+    {
+        using var s = Open(v6: false);
+        var other = new PacketBuilder { Source = s.Client, Destination = s.Backend, Protocol = PacketBuilder.Udp, SourcePort = 41111, DestPort = 5353 }.Build();
+        var error = IcmpErrorBuilder.Build(s.Backend, s.Client, 3, 3, other);
+
+        var result = s.Dp.Run(error);
+
+        Assert.Equal(XdpAction.Pass, result.Action);
+        Assert.Equal(error, result.Packet);
+        Assert.Equal(1UL, s.Dp.Counter(Counter.PassNotL4));
+    }
+
+    [Fact]
+    public void SctpIsLeftToTheStackAndCounted()
+    {
+        using var s = Open(v6: false);
+        var sctp = new PacketBuilder { Source = s.Client, Destination = s.Vip, Protocol = 132, DestPort = 53 }.Build();
+
+        var result = s.Dp.Run(sctp);
+
+        Assert.Equal(XdpAction.Pass, result.Action);
+        Assert.Equal(sctp, result.Packet);
+        Assert.Equal(1UL, s.Dp.Counter(Counter.PassSctp));
+    }
+}
