@@ -69,15 +69,23 @@ internal sealed class RunningDataplane(XdpLbProgram program, XdpDataplane datapl
         {
             foreach (var service in Config.Services.Where(s => s.Key is not null))
             {
+                // A service's figures are its backends' summed, as IPVS's are while no dest was removed.
+                var total = default(Bpf.Maps.BackendTraffic);
+                uint active = 0, inactive = 0;
                 foreach (var backend in service.Backends)
                 {
                     uint id = dataplane.BackendId(service.Key!, backend);
                     var traffic = program.ReadTraffic(id);
                     var conns = program.BackendConns[id];
+                    total += traffic;
+                    active += conns.Active;
+                    inactive += conns.Inactive;
                     Log.Info("backend stats", ("service", service.Key), ("backend", backend), ("conns", traffic.Conns),
                         ("active", conns.Active), ("inactive", conns.Inactive), ("packets_in", traffic.PacketsIn),
                         ("packets_out", traffic.PacketsOut), ("bytes_in", traffic.BytesIn), ("bytes_out", traffic.BytesOut));
                 }
+                Log.Info("service stats", ("service", service.Key), ("conns", total.Conns), ("active", active), ("inactive", inactive),
+                    ("packets_in", total.PacketsIn), ("packets_out", total.PacketsOut), ("bytes_in", total.BytesIn), ("bytes_out", total.BytesOut));
             }
             var fields = program.ReadCounters().Where(c => c.Value > 0)
                 .Select(c => (Bpf.Btf.BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();

@@ -44,21 +44,30 @@ public sealed class PassAndMalformedTests
         Assert.True(packet.L4ChecksumValid);
     }
 
-    public static TheoryData<string, int> TruncationPoints => new()
+    private static readonly PacketBuilder Syn6 = Syn with { Source = IPAddress.Parse("fd00:1::2"), Destination = IPAddress.Parse("fd00:96::10") };
+    private static readonly PacketBuilder Udp4 = Syn with { Protocol = PacketBuilder.Udp };
+
+    public static TheoryData<string, byte[]> TruncationPoints => new()
     {
-        { "ethernet only", 14 },
-        { "inside the IPv4 header", 14 + 10 },
-        { "IPv4 header, no TCP", 14 + 20 },
-        { "inside the TCP header", 14 + 20 + 12 },
-        { "one byte short of TCP", 14 + 20 + 19 },
+        { "ethernet only", Syn.Build()[..14] },
+        { "inside the IPv4 header", Syn.Build()[..(14 + 10)] },
+        { "IPv4 header, no TCP", Syn.Build()[..(14 + 20)] },
+        { "inside the TCP header", Syn.Build()[..(14 + 20 + 12)] },
+        { "one byte short of TCP", Syn.Build()[..(14 + 20 + 19)] },
+        { "IPv4 header, no UDP", Udp4.Build()[..(14 + 20)] },
+        { "one byte short of UDP", Udp4.Build()[..(14 + 20 + 7)] },
+        { "inside the IPv6 header", Syn6.Build()[..(14 + 39)] },
+        { "IPv6 header, no TCP", Syn6.Build()[..(14 + 40)] },
+        { "inside the TCP header over IPv6", Syn6.Build()[..(14 + 40 + 19)] },
+        { "IPv6 extension header cut", Ipv6WithHopByHop()[..(14 + 40 + 1)] },
     };
 
     [Theory]
     [MemberData(nameof(TruncationPoints))]
-    public void TruncatedHeadersArePassedAndCountedWithoutOutOfBoundsReads(string what, int length)
+    public void TruncatedHeadersArePassedAndCountedWithoutOutOfBoundsReads(string what, byte[] frame)
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));
-        var frame = Syn.Build()[..length];
+        var v6Service = new Service { Address = IPAddress.Parse("fd00:96::10"), Port = 80, Backends = [new Backend(IPAddress.Parse("fd00:11::2"), 8080)] };
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService(), DataPathHarness.WebService(Protocol.Udp), v6Service));
 
         var result = dp.Run(frame);
 
@@ -67,6 +76,17 @@ public sealed class PassAndMalformedTests
         Assert.Equal(frame, result.Packet);
         Assert.Equal(1UL, dp.Counter(Counter.Malformed));
         Assert.Empty(dp.Program.Conntrack.Keys());
+    }
+
+    private static byte[] Ipv6WithHopByHop()
+    {
+        var plain = Syn6.Build();
+        var frame = new byte[plain.Length + 8];
+        plain.AsSpan(0, 54).CopyTo(frame);
+        frame[14 + 6] = 0; // hop-by-hop
+        frame[54] = PacketBuilder.Tcp;
+        plain.AsSpan(54).CopyTo(frame.AsSpan(62));
+        return frame;
     }
 
     public static TheoryData<string, Func<byte[], byte[]>> Inconsistencies => new()
