@@ -40,22 +40,7 @@ static __always_inline void nat_rewrite(struct packet *pkt, int rewrite_dest,
 	/* The pseudo-header carries the addresses, so the L4 checksum sees both changes. */
 	__u64 l4_delta = csum_delta16(csum_delta_addr(0, &old_addr, addr, words), old_port, port);
 
-	if (pkt->ip4) {
-		struct iphdr *ip = pkt->ip4;
-
-		ip->check = csum_apply(ip->check, csum_delta_addr(0, &old_addr, addr, 1));
-		if (rewrite_dest)
-			ip->daddr = addr->words[0];
-		else
-			ip->saddr = addr->words[0];
-	} else if (pkt->ip6) {
-		struct ipv6hdr *ip6 = pkt->ip6;
-
-		if (rewrite_dest)
-			__builtin_memcpy(&ip6->daddr, addr, sizeof(*addr));
-		else
-			__builtin_memcpy(&ip6->saddr, addr, sizeof(*addr));
-	}
+	nat_rewrite_address(pkt, rewrite_dest, addr);
 
 	if (pkt->tcp) {
 		pkt->tcp->check = csum_apply(pkt->tcp->check, l4_delta);
@@ -77,11 +62,8 @@ static __always_inline void nat_rewrite(struct packet *pkt, int rewrite_dest,
 			pkt->udp->source = port;
 	}
 
-	if (rewrite_dest) {
-		pkt->flow.daddr = *addr;
+	if (rewrite_dest)
 		pkt->flow.dport = port;
-	} else {
-		pkt->flow.saddr = *addr;
+	else
 		pkt->flow.sport = port;
-	}
 }

@@ -202,21 +202,7 @@ public sealed class XdpDataplane
     private static ulong WrrPositionAfter(IReadOnlyList<Backend> oldListOrder, ulong position, IReadOnlyList<IpvsListOrder.Step> steps)
     {
         var model = IpvsWeightedRoundRobinModel.FromState(oldListOrder, (int)(uint)position - 1, (int)(position >> 32));
-        foreach (var step in steps)
-        {
-            switch (step)
-            {
-                case IpvsListOrder.Added a:
-                    model.Add(a.Backend);
-                    break;
-                case IpvsListOrder.WeightChanged w:
-                    model.SetWeight(w.Backend, w.Backend.Weight);
-                    break;
-                case IpvsListOrder.Removed r:
-                    model.Remove(r.Backend);
-                    break;
-            }
-        }
+        IpvsListOrder.Replay(steps, model);
         return ((ulong)(uint)model.CurrentWeight << 32) | (uint)(model.Cursor + 1);
     }
 

@@ -45,15 +45,7 @@ public sealed class RoundRobinDifferentialTests
             }
             // A change as kube-proxy makes it: adds, weight updates, removals.
             var next = RandomBackends();
-            foreach (var step in IpvsListOrder.Steps(model.ListOrder, next))
-            {
-                switch (step)
-                {
-                    case IpvsListOrder.Added a: model.Add(a.Backend); break;
-                    case IpvsListOrder.WeightChanged w: model.SetWeight(w.Backend, w.Backend.Weight); break;
-                    case IpvsListOrder.Removed r: model.Remove(r.Backend); break;
-                }
-            }
+            IpvsListOrder.Replay(IpvsListOrder.Steps(model.ListOrder, next), model);
             dp.Dataplane.Apply(config with { Services = [service with { Backends = next }] });
         }
     }

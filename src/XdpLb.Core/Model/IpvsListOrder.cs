@@ -9,6 +9,34 @@ namespace XdpLb.Core.Model;
 /// </summary>
 public static class IpvsListOrder
 {
+    /// <summary>Something that follows IPVS's dest hooks: the scheduler models.</summary>
+    public interface IDestHooks
+    {
+        void Add(Backend backend);
+        void SetWeight(Backend backend, ushort weight);
+        void Remove(Backend backend);
+    }
+
+    /// <summary>Plays the steps on a model, as the kernel runs its hooks for each.</summary>
+    public static void Replay(IEnumerable<Step> steps, IDestHooks model)
+    {
+        foreach (var step in steps)
+        {
+            switch (step)
+            {
+                case Added a:
+                    model.Add(a.Backend);
+                    break;
+                case WeightChanged w:
+                    model.SetWeight(w.Backend, w.Backend.Weight);
+                    break;
+                case Removed r:
+                    model.Remove(r.Backend);
+                    break;
+            }
+        }
+    }
+
     /// <summary>One step of applying a change, in the order IPVS sees them.</summary>
     public abstract record Step(Backend Backend);
     public sealed record Added(Backend Backend) : Step(Backend);

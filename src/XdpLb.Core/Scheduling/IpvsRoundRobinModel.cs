@@ -9,7 +9,7 @@ namespace XdpLb.Core.Scheduling;
 /// order after the cursor (the cursor's own dest last) and takes the first with weight
 /// &gt; 0. Removing the cursor's dest moves the cursor to its predecessor.
 /// </summary>
-public sealed class IpvsRoundRobinModel
+public sealed class IpvsRoundRobinModel : IpvsListOrder.IDestHooks
 {
     // Index 0 is the head of the kernel's list: the newest dest.
     private readonly List<Backend> list = [];

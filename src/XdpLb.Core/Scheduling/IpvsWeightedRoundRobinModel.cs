@@ -11,7 +11,7 @@ namespace XdpLb.Core.Scheduling;
 /// replay the same operations to reproduce a kernel (§1.12).
 /// </summary>
 /// <remarks>Dests are identified by address and port, as IPVS does; the weight is not part of it.</remarks>
-public sealed class IpvsWeightedRoundRobinModel
+public sealed class IpvsWeightedRoundRobinModel : IpvsListOrder.IDestHooks
 {
     // Index 0 is the head of the kernel's list: the newest dest.
     private readonly List<Backend> list = [];

@@ -31,21 +31,7 @@ public static class RoundRobin
         var oldSlots = Slots(oldListOrder);
         Backend? cursor = ticket == 0 || oldSlots.Count == 0 ? null : oldListOrder[oldSlots[(int)((ticket - 1) % (ulong)oldSlots.Count)]];
         var model = IpvsRoundRobinModel.FromState(oldListOrder, cursor);
-        foreach (var step in steps)
-        {
-            switch (step)
-            {
-                case IpvsListOrder.Added a:
-                    model.Add(a.Backend);
-                    break;
-                case IpvsListOrder.WeightChanged w:
-                    model.SetWeight(w.Backend, w.Backend.Weight);
-                    break;
-                case IpvsListOrder.Removed r:
-                    model.Remove(r.Backend);
-                    break;
-            }
-        }
+        IpvsListOrder.Replay(steps, model);
         var newList = model.ListOrder.ToList();
         var next = model.Schedule();
         if (next is null)
