@@ -1,20 +1,22 @@
+using System.Net;
 using XdpLb.Bpf.Maps;
 using XdpLb.Core.Model;
+using XdpLb.Core.Reconcile;
 using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Bpf;
 
 /// <summary>
-/// Writes services into the data path's maps. A service's backend set is replaced by
-/// writing the idle slot generation first and then flipping the service entry, so a
-/// packet sees the old set or the new one, never a mix. The generation that goes idle is
-/// left intact until the next change, so a packet that read the service entry just
-/// before the flip still finds its slot (bpf/README.md).
+/// The XDP dataplane: writes services into the data path's maps, one service at a time. A
+/// service's backend set is replaced by writing the idle slot generation first and then
+/// flipping the service entry, so a packet sees the old set or the new one, never a mix.
+/// The generation that goes idle is left intact until the next change, so a packet that
+/// read the service entry just before the flip still finds its slot (bpf/README.md).
 /// </summary>
-public sealed class XdpDataplane
+public sealed class XdpDataplane : IDataplane
 {
     private readonly XdpLbProgram program;
-    private readonly Dictionary<ServiceKey, Applied> applied = new();
+    private readonly Dictionary<ServiceKey, AppliedService> applied = new();
     private readonly BackendIdAllocator backendIds;
     private readonly Queue<uint> releasedServiceIds = new();
     // Affinity timeout (seconds) of each persistent service, by service id.
@@ -24,8 +26,8 @@ public sealed class XdpDataplane
     // SlotCounts[g]: how many slots generation g holds in the map now. ListOrder: the
     // service's dests in IPVS list order, which depends on the history of changes.
     // LastWeights: each dest's last non-zero weight, which mh fills its table by (§1.9).
-    private sealed record Applied(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder,
-        IReadOnlyDictionary<(System.Net.IPAddress, ushort), ushort> LastWeights);
+    private sealed record AppliedService(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder,
+        IReadOnlyDictionary<(IPAddress, ushort), ushort> LastWeights);
 
     public XdpDataplane(XdpLbProgram program)
     {
@@ -36,57 +38,42 @@ public sealed class XdpDataplane
 
     public ConnectionCollector Collector { get; }
 
-    /// <summary>Applies every service of the config; services it does not list are removed.</summary>
-    public void Apply(LbConfig config)
-    {
-        Collector.Timeouts = config.Timeouts;
-        var wanted = config.Services.Where(s => s.Key is not null).ToDictionary(s => s.Key!);
-        foreach (var key in applied.Keys.Where(k => !wanted.ContainsKey(k)).ToList())
-            RemoveService(key);
-        foreach (var (key, service) in wanted)
-            ApplyService(key, service);
-    }
+    public IReadOnlyDictionary<ServiceKey, Service> Applied => applied.ToDictionary(e => e.Key, e => e.Value.Service);
+
+    /// <summary>Brings the maps to the config (only what differs is written).</summary>
+    public SyncResult Apply(LbConfig config) => new Reconciler(this).Sync(config, full: false);
+
+    public void SetTimeouts(Timeouts timeouts) => Collector.Timeouts = timeouts;
 
     /// <summary>The id the data path counts a service's backend under.</summary>
     public uint BackendId(ServiceKey service, Backend backend) =>
         backendIds.TryGet(service, backend, out uint id) ? id : throw new KeyNotFoundException($"{backend} is not a backend of {service}");
 
-    private void ApplyService(ServiceKey key, Service service)
+    public void ApplyService(Service service)
     {
+        var key = service.Key ?? throw new ArgumentException($"{service.Label} has no address", nameof(service));
         applied.TryGetValue(key, out var previous);
         uint id = previous?.Id ?? AcquireServiceId();
         uint generation = previous is null ? 0 : previous.Generation ^ 1;
         var steps = IpvsListOrder.Steps(previous?.ListOrder ?? [], service.Backends);
         var listOrder = IpvsListOrder.Apply(previous?.ListOrder ?? [], steps);
-        var ids = listOrder.Select(b => AcquireBackendId(key, b)).ToList();
-
+        foreach (var b in listOrder)
+            AcquireBackendId(key, b);
         var lastWeights = listOrder.ToDictionary(b => (b.Address, b.Port), b => b.Weight > 0 ? b.Weight
             : previous?.LastWeights.GetValueOrDefault((b.Address, b.Port)) ?? (ushort)0);
-
-        // rr steps through the dests it may pick; every other scheduler sees all dests at
-        // their list positions, which its tables and tie-breaks refer to.
-        var slots = service.Scheduler == Scheduler.Rr ? RoundRobin.Slots(listOrder) : Enumerable.Range(0, listOrder.Count).ToList();
-        for (int i = 0; i < slots.Count; i++)
-        {
-            var backend = listOrder[slots[i]];
-            program.BackendSlots.Update(
-                new SlotKey { ServiceId = id, Generation = generation, Index = (uint)i },
-                new BackendValue
-                {
-                    Addr = LbAddr.From(backend.Address),
-                    Port = NetworkOrder.Port(backend.Port),
-                    Weight = backend.Weight,
-                    Family = NetworkOrder.Family(backend.Address.AddressFamily),
-                    Id = ids[slots[i]],
-                });
-        }
-        WriteTables(new TableKey { ServiceId = id, Generation = generation }, service, listOrder, lastWeights);
-        for (int i = 0; i < listOrder.Count; i++)
-            program.BackendStatus.Update(ids[i], new BackendStatus { ServiceId = id, WeightPlusOne = listOrder[i].Weight + 1u });
         int[] slotCounts = previous?.SlotCounts.ToArray() ?? [0, 0];
+        var next = new AppliedService(id, generation, slotCounts, service, listOrder, lastWeights);
+
+        var slots = ExpectedSlots(key, next);
+        foreach (var (slotKey, value) in slots)
+            program.BackendSlots.Update(slotKey, value);
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
         slotCounts[generation] = slots.Count;
+        SchedulerTables.For(service, listOrder, lastWeights).Write(program, new TableKey { ServiceId = id, Generation = generation });
+        foreach (var b in listOrder)
+            program.BackendStatus.Update(BackendId(key, b), new BackendStatus { ServiceId = id, WeightPlusOne = b.Weight + 1u });
+
         // The rr and wrr cursors carry over as the kernel's would (a changed service is not reset).
         var state = default(SchedState);
         if (previous is not null)
@@ -96,15 +83,8 @@ public sealed class XdpDataplane
             RrCounter = previous is null ? 0 : RoundRobin.TicketAfter(previous.ListOrder, state.RrCounter, steps),
             WrrPosition = WrrPositionAfter(previous?.ListOrder ?? [], state.WrrPosition, steps),
         });
-        program.Services.Update(ToKey(key), new ServiceValue
-        {
-            Id = id,
-            BackendCount = (uint)slots.Count,
-            Generation = generation,
-            Scheduler = (byte)service.Scheduler,
-            Flags = (byte)(ServiceFlags(service) | (service.Persistence > 0 ? PersistentFlag : 0)),
-        });
-        applied[key] = new Applied(id, generation, slotCounts, service, listOrder, lastWeights);
+        program.Services.Update(ToKey(key), ExpectedServiceValue(next, slots.Count));
+        applied[key] = next;
         if (service.Persistence > 0)
             persistence[id] = service.Persistence;
         else
@@ -113,16 +93,14 @@ public sealed class XdpDataplane
             ReleaseRemovedBackends(key, previous.Service, service);
     }
 
-    private void RemoveService(ServiceKey key)
+    public void RemoveService(ServiceKey key)
     {
         var previous = applied[key];
         program.Services.Delete(ToKey(key));
         for (uint g = 0; g < 2; g++)
         {
             DeleteSlots(previous.Id, g, 0, previous.SlotCounts[g]);
-            program.BucketTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
-            program.MaglevTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
-            program.WrrTables.Delete(new TableKey { ServiceId = previous.Id, Generation = g });
+            SchedulerTables.Delete(program, new TableKey { ServiceId = previous.Id, Generation = g });
         }
         applied.Remove(key);
         persistence.Remove(previous.Id);
@@ -130,8 +108,58 @@ public sealed class XdpDataplane
         releasedServiceIds.Enqueue(previous.Id);
     }
 
+    /// <summary>
+    /// Services whose live entries differ from what was applied: the service entry, the
+    /// live generation's slots, and its scheduler table. (Scheduler positions and counters
+    /// move with traffic and are not compared.)
+    /// </summary>
+    public IReadOnlyList<ServiceKey> FindDrift()
+    {
+        var drifted = new List<ServiceKey>();
+        foreach (var (key, a) in applied)
+        {
+            var slots = ExpectedSlots(key, a);
+            bool same = program.Services.TryLookup(ToKey(key), out var value) && value.Equals(ExpectedServiceValue(a, slots.Count))
+                && slots.All(s => program.BackendSlots.TryLookup(s.Key, out var actual) && actual.Equals(s.Value))
+                && SchedulerTables.For(a.Service, a.ListOrder, a.LastWeights).Matches(program, new TableKey { ServiceId = a.Id, Generation = a.Generation });
+            if (!same)
+                drifted.Add(key);
+        }
+        return drifted;
+    }
+
+    // rr steps through the dests it may pick; every other scheduler sees all dests at
+    // their list positions, which its tables and tie-breaks refer to.
+    private List<KeyValuePair<SlotKey, BackendValue>> ExpectedSlots(ServiceKey key, AppliedService a)
+    {
+        var positions = a.Service.Scheduler == Scheduler.Rr ? RoundRobin.Slots(a.ListOrder) : Enumerable.Range(0, a.ListOrder.Count).ToList();
+        return positions.Select((position, i) =>
+        {
+            var backend = a.ListOrder[position];
+            return new KeyValuePair<SlotKey, BackendValue>(
+                new SlotKey { ServiceId = a.Id, Generation = a.Generation, Index = (uint)i },
+                new BackendValue
+                {
+                    Addr = LbAddr.From(backend.Address),
+                    Port = NetworkOrder.Port(backend.Port),
+                    Weight = backend.Weight,
+                    Family = NetworkOrder.Family(backend.Address.AddressFamily),
+                    Id = BackendId(key, backend),
+                });
+        }).ToList();
+    }
+
+    private static ServiceValue ExpectedServiceValue(AppliedService a, int slotCount) => new()
+    {
+        Id = a.Id,
+        BackendCount = (uint)slotCount,
+        Generation = a.Generation,
+        Scheduler = (byte)a.Service.Scheduler,
+        Flags = (byte)(ServiceFlags(a.Service) | (a.Service.Persistence > 0 ? PersistentFlag : 0)),
+    };
+
     // A removed backend's connections are expired at once, as kube-proxy configures IPVS
-    // (expire_nodest_conn=1): UDP reschedules on its next packet, TCP is refused.
+    // (expire_nodest_conn=1): UDP reschedules on its next packet, TCP is reset.
     private void ReleaseRemovedBackends(ServiceKey key, Service before, Service after)
     {
         var kept = after.Backends.Select(b => (b.Address, b.Port)).ToHashSet();
@@ -143,59 +171,6 @@ public sealed class XdpDataplane
             Collector.ExpireBackend(id);
             backendIds.Release(key, gone.Address, gone.Port);
         }
-    }
-
-    // The hashing schedulers' tables, built by the reference code itself (list index or -1).
-    private void WriteTables(TableKey key, Service service, IReadOnlyList<Backend> listOrder,
-        IReadOnlyDictionary<(System.Net.IPAddress, ushort), ushort> lastWeights)
-    {
-        int[]? buckets = service.Scheduler switch
-        {
-            Scheduler.Sh => SourceHashing.BuildTable(listOrder),
-            Scheduler.Dh => DestinationHashing.BuildTable(listOrder),
-            _ => null,
-        };
-        if (buckets is null)
-        {
-            program.BucketTables.Delete(key);
-        }
-        else
-        {
-            var table = default(BucketTable);
-            for (int i = 0; i < buckets.Length; i++)
-                table.Slots[i] = buckets[i] < 0 ? BucketTable.Empty : (ushort)buckets[i];
-            program.BucketTables.Update(key, table);
-        }
-
-        if (service.Scheduler == Scheduler.Wrr)
-            program.WrrTables.Update(key, BuildWrrTable(listOrder));
-        else
-            program.WrrTables.Delete(key);
-
-        if (service.Scheduler != Scheduler.Mh)
-        {
-            program.MaglevTables.Delete(key);
-            return;
-        }
-        int[] maglev = Maglev.BuildTable(listOrder, listOrder.Select(b => lastWeights[(b.Address, b.Port)]).ToList());
-        var mh = default(MaglevTable);
-        ((Span<ushort>)mh.Slots).Fill(BucketTable.Empty);
-        for (int i = 0; i < maglev.Length; i++)
-            mh.Slots[i] = maglev[i] < 0 ? BucketTable.Empty : (ushort)maglev[i];
-        program.MaglevTables.Update(key, mh);
-    }
-
-    private static WrrTable BuildWrrTable(IReadOnlyList<Backend> listOrder)
-    {
-        var model = IpvsWeightedRoundRobinModel.FromState(listOrder, -1, 0);
-        var table = new WrrTable { MaxWeight = (uint)Math.Max(model.MaxWeight, 0), Step = (uint)model.WeightStep };
-        for (int i = 0; i < listOrder.Count; i++)
-        {
-            table.Weights[i] = listOrder[i].Weight;
-            ref ushort blockMax = ref table.BlockMax[i / WrrTable.Block];
-            blockMax = Math.Max(blockMax, listOrder[i].Weight);
-        }
-        return table;
     }
 
     // ip_vs_wrr's (cl, cw) after the steps, each running the dest_changed hook.

@@ -1,0 +1,23 @@
+using XdpLb.Core.Model;
+
+namespace XdpLb.Core.Reconcile;
+
+/// <summary>
+/// What the reconciler drives: the XDP maps or, on kernels without XDP, IPVS. A dataplane
+/// applies one service at a time, so a change of one service touches only its entries.
+/// </summary>
+public interface IDataplane
+{
+    /// <summary>The services the dataplane holds now, as they were last applied.</summary>
+    IReadOnlyDictionary<ServiceKey, Service> Applied { get; }
+
+    void SetTimeouts(Timeouts timeouts);
+
+    /// <summary>Creates or updates a service with its backends.</summary>
+    void ApplyService(Service service);
+
+    void RemoveService(ServiceKey key);
+
+    /// <summary>The applied services whose kernel state no longer matches what was applied (drift).</summary>
+    IReadOnlyList<ServiceKey> FindDrift();
+}

@@ -1,0 +1,21 @@
+using XdpLb.Core.Model;
+
+namespace XdpLb.Core.Reconcile;
+
+/// <summary>Equality of services by content: records compare their lists by reference.</summary>
+public static class ServiceComparer
+{
+    public static bool SameContent(Service a, Service b) =>
+        a.Name == b.Name &&
+        Equals(a.Address, b.Address) &&
+        a.Port == b.Port &&
+        a.Protocol == b.Protocol &&
+        a.Scheduler == b.Scheduler &&
+        a.Flags.SequenceEqual(b.Flags) &&
+        a.Persistence == b.Persistence &&
+        a.Forwarding == b.Forwarding &&
+        a.NodePort == b.NodePort &&
+        a.ExternalTrafficPolicy == b.ExternalTrafficPolicy &&
+        a.SourceRanges.SequenceEqual(b.SourceRanges) &&
+        a.Backends.SequenceEqual(b.Backends);
+}
