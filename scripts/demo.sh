@@ -13,6 +13,7 @@ agent_pid=""
 cleanup() {
     [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
     tests/netns/topology.sh down "$PREFIX"
+    umount -l "$workdir/bpf" 2>/dev/null || true
     rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -35,9 +36,14 @@ YAML
 echo "== config ($workdir/xdplb.yaml):"
 sed 's/^/   /' "$workdir/xdplb.yaml"
 
-echo "== starting: xdplb run --config xdplb.yaml --interface lbc --interface lb1 --interface lb2 --interface lb3"
+# Pins live on a bpffs of the demo's own, mounted here (outside the lb namespace's /sys),
+# so that they would outlive the agent as on a node; it goes away with the demo.
+mkdir -p "$workdir/bpf" "$workdir/state"
+mount -t bpf bpf "$workdir/bpf"
+echo "== starting: xdplb run --config xdplb.yaml --interface lbc --interface lb1 --interface lb2 --interface lb3 --bpf-pin-dir ... --state-dir ..."
 ip netns exec "${PREFIX}lb" bin/xdplb run --config "$workdir/xdplb.yaml" \
-    --interface lbc --interface lb1 --interface lb2 --interface lb3 2>"$workdir/agent.log" &
+    --interface lbc --interface lb1 --interface lb2 --interface lb3 \
+    --bpf-pin-dir "$workdir/bpf" --state-dir "$workdir/state" 2>"$workdir/agent.log" &
 agent_pid=$!
 for _ in $(seq 1 300); do
     grep -q 'msg=ready' "$workdir/agent.log" && break
@@ -60,7 +66,7 @@ echo "== per backend:"
 for b in b1 b2 b3; do
     printf '   %s (10.0.1%s.2:8080)  %3d requests\n' "$b" "${b#b}" "${tally[$b]:-0}"
 done
-echo "== stopping xdplb (SIGTERM): it detaches XDP and logs its per-backend and data path counters"
+echo "== stopping xdplb (SIGTERM): it logs its per-backend and data path counters (XDP stays attached, maps pinned)"
 kill "$agent_pid"
 wait "$agent_pid" || true
 agent_pid=""

@@ -8,7 +8,9 @@ const string Usage = """
 
     commands:
       run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]
-          load the XDP data path, fill it from FILE and serve until SIGINT/SIGTERM
+          [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit]
+          load the XDP data path (adopting what an earlier agent pinned), fill it from FILE,
+          and serve until SIGINT/SIGTERM; SIGHUP or a change of FILE re-reads it
       help
     """;
 
@@ -37,7 +39,7 @@ catch (ConfigException e)
     Console.Error.WriteLine($"xdplb: {e.Message}");
     return 2;
 }
-catch (Exception e) when (e is BpfException or BtfLayoutException)
+catch (Exception e) when (e is BpfException or BtfLayoutException or PinnedMapsMismatchException)
 {
     Log.Error("bpf failure", ("error", e.Message));
     return 1;

@@ -6,19 +6,25 @@ using XdpLb.Core.Model;
 namespace XdpLb.Agent;
 
 /// <summary>
-/// `xdplb run`: load the data path, fill its maps from the config file, attach XDP to
-/// the interfaces, and serve until SIGINT/SIGTERM, then detach. SIGHUP re-reads the file.
+/// `xdplb run`: load the data path (adopting the maps and links an earlier agent pinned),
+/// fill its maps from the config file, attach XDP to the interfaces, and serve until
+/// SIGINT/SIGTERM. The file is re-read when it changes and on SIGHUP. On exit XDP stays
+/// attached, with the maps pinned, so connections carry on, unless --detach-on-exit.
 /// </summary>
 internal static class RunCommand
 {
     public static int Run(RunOptions options)
     {
         var config = ReadConfig(options.ConfigFile);
+        if (!BpfFilesystem.Contains(options.BpfPinDir, out string probed))
+            throw new UsageException($"--bpf-pin-dir {options.BpfPinDir} is not on a BPF filesystem ({probed} is not bpffs): " +
+                "mount one first (mount -t bpf bpf /sys/fs/bpf), so that maps and links outlive the agent");
+        string stateFile = Path.Combine(options.StateDir, "xdp-dataplane.json");
 
-        using var program = XdpLbProgram.Load(config.Limits);
+        using var program = XdpLbProgram.Load(config.Limits, options.BpfPinDir);
         var dataplane = new XdpDataplane(program);
-        dataplane.Apply(config);
-        var running = new RunningDataplane(program, dataplane, config);
+        Adopt(program, dataplane, stateFile, options.BpfPinDir);
+        using var running = new RunningDataplane(program, dataplane, config, options.ConfigFile, stateFile);
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
@@ -26,11 +32,14 @@ internal static class RunCommand
         using var expiry = new Timer(_ => running.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         try
         {
+            string linkDir = Path.Combine(options.BpfPinDir, "links");
+            Directory.CreateDirectory(linkDir);
             foreach (var name in options.Interfaces)
+                links.Add(Attach(program.Ingress, name, options.Dataplane, Path.Combine(linkDir, name)));
+            foreach (var stale in Directory.GetFiles(linkDir).Where(f => !options.Interfaces.Contains(Path.GetFileName(f))))
             {
-                var link = Attach(program.Ingress, name, options.Dataplane);
-                links.Add(link);
-                Log.Info("xdp attached", ("interface", name), ("ifindex", link.Ifindex), ("mode", link.Mode.ToString().ToLowerInvariant()));
+                XdpLink.DetachPinned(stale);
+                Log.Info("xdp detached from an interface no longer served", ("interface", Path.GetFileName(stale)));
             }
 
             using var stop = new ManualResetEventSlim();
@@ -40,11 +49,14 @@ internal static class RunCommand
             {
                 ctx.Cancel = true;
                 Log.Info("SIGHUP: reloading the config", ("config", options.ConfigFile));
-                running.Reload(options.ConfigFile);
+                running.RequestReload();
             });
-            Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)));
+            using var watcher = new ConfigWatcher(options.ConfigFile, running.RequestReload);
+            running.Start();
+            Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)),
+                ("bpf_pin_dir", options.BpfPinDir));
             stop.Wait();
-            Log.Info("stopping: detaching xdp");
+            Log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
             using (var sweepsDone = new ManualResetEvent(false))
             {
                 // Waits for a sweep in progress: the maps go away with the program.
@@ -52,6 +64,11 @@ internal static class RunCommand
                     sweepsDone.WaitOne();
             }
             running.LogStats();
+            if (options.DetachOnExit)
+            {
+                foreach (var link in links)
+                    link.Detach();
+            }
         }
         finally
         {
@@ -60,6 +77,28 @@ internal static class RunCommand
         }
         Log.Info("stopped");
         return 0;
+    }
+
+    /// <summary>
+    /// When the maps were pinned by an earlier agent, takes over its ids and list orders
+    /// from the state it saved; without that state, the services are written anew (the
+    /// connections in the table keep flowing, since they carry their own rewrite).
+    /// </summary>
+    private static void Adopt(XdpLbProgram program, XdpDataplane dataplane, string stateFile, string pinDir)
+    {
+        if (!program.Adopted)
+            return;
+        var state = XdpDataplaneState.TryLoad(stateFile, out string? problem);
+        if (state is null)
+        {
+            Log.Warn("pinned maps adopted without the state that goes with them: services are rewritten; " +
+                "connection counts may be off until the connections open now have ended", ("bpf_pin_dir", pinDir), ("reason", problem));
+            dataplane.ClearServices();
+            return;
+        }
+        dataplane.ImportState(state);
+        Log.Info("adopted the pinned maps and the state of the previous agent", ("bpf_pin_dir", pinDir),
+            ("services", state.Services.Length), ("connections", program.Conntrack.Keys().Count / 2));
     }
 
     internal static LbConfig ReadConfig(string path)
@@ -80,20 +119,30 @@ internal static class RunCommand
         return config;
     }
 
-    private static XdpLink Attach(BpfProgram program, string name, DataplaneChoice choice)
+    private static XdpLink Attach(BpfProgram program, string name, DataplaneChoice choice, string pinPath)
+    {
+        var link = AttachLink(program, name, choice, pinPath, out bool adopted);
+        if (adopted)
+            Log.Info("xdp link adopted", ("interface", name), ("ifindex", link.Ifindex));
+        else
+            Log.Info("xdp attached", ("interface", name), ("ifindex", link.Ifindex), ("mode", link.Mode?.ToString().ToLowerInvariant()));
+        return link;
+    }
+
+    private static XdpLink AttachLink(BpfProgram program, string name, DataplaneChoice choice, string pinPath, out bool adopted)
     {
         if (choice == DataplaneChoice.XdpGeneric)
-            return XdpLink.Attach(program, name, XdpMode.Generic);
+            return XdpLink.AttachPinned(program, name, XdpMode.Generic, pinPath, out adopted);
         if (choice == DataplaneChoice.Xdp)
-            return XdpLink.Attach(program, name, XdpMode.Native);
+            return XdpLink.AttachPinned(program, name, XdpMode.Native, pinPath, out adopted);
         try
         {
-            return XdpLink.Attach(program, name, XdpMode.Native);
+            return XdpLink.AttachPinned(program, name, XdpMode.Native, pinPath, out adopted);
         }
         catch (BpfException e) when (e.Errno is not (16 or 17)) // busy: another program is there, generic would not help
         {
             Log.Warn("native xdp failed, trying generic", ("interface", name), ("reason", e.Message));
-            return XdpLink.Attach(program, name, XdpMode.Generic);
+            return XdpLink.AttachPinned(program, name, XdpMode.Generic, pinPath, out adopted);
         }
     }
 }

@@ -3,16 +3,28 @@ namespace XdpLb.Agent;
 public enum DataplaneChoice { Auto, Xdp, XdpGeneric, Ipvs }
 
 /// <summary>The flags of `xdplb run` (design.md, Conventions).</summary>
-internal sealed record RunOptions(string ConfigFile, IReadOnlyList<string> Interfaces, DataplaneChoice Dataplane)
+internal sealed record RunOptions(
+    string ConfigFile,
+    IReadOnlyList<string> Interfaces,
+    DataplaneChoice Dataplane,
+    string BpfPinDir,
+    string StateDir,
+    bool DetachOnExit)
 {
+    public const string DefaultBpfPinDir = "/sys/fs/bpf/xdplb";
+    public const string DefaultStateDir = "/var/lib/xdplb";
+
     public const string Usage =
-        "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]";
+        "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]\n" +
+        "                 [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit]";
 
     public static RunOptions Parse(IReadOnlyList<string> args)
     {
         string? config = null;
         var interfaces = new List<string>();
         var dataplane = DataplaneChoice.Auto;
+        string pinDir = DefaultBpfPinDir, stateDir = DefaultStateDir;
+        bool detachOnExit = false;
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
@@ -44,6 +56,15 @@ internal sealed record RunOptions(string ConfigFile, IReadOnlyList<string> Inter
                         _ => throw new UsageException($"--dataplane \"{choice}\" is not one of auto, xdp, xdp-generic, ipvs"),
                     };
                     break;
+                case "--bpf-pin-dir":
+                    pinDir = Value();
+                    break;
+                case "--state-dir":
+                    stateDir = Value();
+                    break;
+                case "--detach-on-exit":
+                    detachOnExit = true;
+                    break;
                 default:
                     throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
             }
@@ -52,6 +73,6 @@ internal sealed record RunOptions(string ConfigFile, IReadOnlyList<string> Inter
             throw new UsageException($"--config FILE is required (the Kubernetes source is not implemented yet)\n{Usage}");
         if (interfaces.Count == 0)
             throw new UsageException($"at least one --interface IF is required\n{Usage}");
-        return new RunOptions(config, interfaces, dataplane);
+        return new RunOptions(config, interfaces, dataplane, pinDir, stateDir, detachOnExit);
     }
 }

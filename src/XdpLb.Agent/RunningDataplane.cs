@@ -1,46 +1,130 @@
 using XdpLb.Bpf;
 using XdpLb.Core.Config;
 using XdpLb.Core.Model;
+using XdpLb.Core.Reconcile;
 
 namespace XdpLb.Agent;
 
 /// <summary>
-/// The loaded data path and the config it serves. Every change to it (reload, expiry
-/// sweep, the stats read at shutdown) runs under one lock, one at a time.
+/// The loaded data path and the config it serves, kept in sync like kube-proxy: changes
+/// (SIGHUP, the file changing) are batched within minSyncPeriod, and a full resync every
+/// syncPeriod repairs drift. Every touch of the maps (sync, expiry sweep, the stats read
+/// at shutdown) runs under one lock, one at a time. After every sync the dataplane's
+/// state is saved in --state-dir for the next agent.
 /// </summary>
-internal sealed class RunningDataplane(XdpLbProgram program, XdpDataplane dataplane, LbConfig config)
+internal sealed class RunningDataplane : IDisposable
 {
     private readonly object gate = new();
+    private readonly XdpLbProgram program;
+    private readonly XdpDataplane dataplane;
+    private readonly Reconciler reconciler;
+    private readonly string configFile;
+    private readonly string stateFile;
+    private readonly AutoResetEvent wake = new(false);
+    private readonly Thread loop;
+    private volatile bool stopping;
+    private volatile bool reloadRequested;
+    private DateTime lastSync = DateTime.MinValue;
+    private DateTime lastFullSync;
 
-    public LbConfig Config { get; private set; } = config;
+    public RunningDataplane(XdpLbProgram program, XdpDataplane dataplane, LbConfig config, string configFile, string stateFile)
+    {
+        this.program = program;
+        this.dataplane = dataplane;
+        this.configFile = configFile;
+        this.stateFile = stateFile;
+        reconciler = new Reconciler(dataplane);
+        Config = config;
+        Sync(full: true);
+        lastFullSync = DateTime.UtcNow;
+        loop = new Thread(Loop) { IsBackground = true, Name = "xdplb-sync" };
+    }
+
+    public LbConfig Config { get; private set; }
+
+    public void Start() => loop.Start();
+
+    /// <summary>Asks for the config file to be re-read; applied within minSyncPeriod of the last sync.</summary>
+    public void RequestReload()
+    {
+        reloadRequested = true;
+        wake.Set();
+    }
+
+    private void Loop()
+    {
+        while (!stopping)
+        {
+            var sync = Config.Sync;
+            var untilFull = lastFullSync + sync.SyncPeriod - DateTime.UtcNow;
+            wake.WaitOne(untilFull > TimeSpan.Zero ? untilFull : TimeSpan.Zero);
+            if (stopping)
+                return;
+            if (reloadRequested)
+            {
+                // Batching: several changes within minSyncPeriod make one sync.
+                var wait = lastSync + sync.MinSyncPeriod - DateTime.UtcNow;
+                if (wait > TimeSpan.Zero)
+                    Thread.Sleep(wait);
+                reloadRequested = false;
+                Reload();
+            }
+            if (DateTime.UtcNow >= lastFullSync + Config.Sync.SyncPeriod)
+            {
+                Sync(full: true);
+                lastFullSync = DateTime.UtcNow;
+            }
+        }
+    }
 
     /// <summary>
     /// Re-reads the config file and applies it. An invalid file is refused as a whole and
     /// the running state stays as it was; so is a change of `limits`, which sizes the maps.
     /// </summary>
-    public void Reload(string path)
+    private void Reload()
+    {
+        LbConfig next;
+        try
+        {
+            next = RunCommand.ReadConfig(configFile);
+        }
+        catch (ConfigException e)
+        {
+            Log.Error("config reload refused, the running config stays", ("errors", string.Join("; ", e.Errors)));
+            return;
+        }
+        if (next.Limits != Config.Limits)
+        {
+            Log.Error("config reload refused: limits size the maps when the program loads; restart xdplb to change them",
+                ("running", Config.Limits), ("file", next.Limits));
+            return;
+        }
+        lock (gate)
+            Config = next;
+        Sync(full: false);
+        Log.Info("config reloaded", ("services", next.Services.Count), ("backends", next.Services.Sum(s => s.Backends.Count)));
+    }
+
+    private void Sync(bool full)
     {
         lock (gate)
         {
-            LbConfig next;
+            var started = DateTime.UtcNow;
             try
             {
-                next = RunCommand.ReadConfig(path);
+                var result = reconciler.Sync(Config, full);
+                if (result.Changed)
+                    dataplane.ExportState().Save(stateFile);
+                lastSync = DateTime.UtcNow;
+                if (result.Changed)
+                    Log.Info(full ? "full sync" : "sync", ("added", result.Added.Count), ("updated", result.Updated.Count),
+                        ("removed", result.Removed.Count), ("repaired", result.Repaired.Count),
+                        ("seconds", (lastSync - started).TotalSeconds.ToString("F4")));
             }
-            catch (ConfigException e)
+            catch (Exception e) when (e is BpfException or IOException or InvalidOperationException)
             {
-                Log.Error("config reload refused, the running config stays", ("errors", string.Join("; ", e.Errors)));
-                return;
+                Log.Error("sync failed; the next sync retries", ("error", e.Message));
             }
-            if (next.Limits != Config.Limits)
-            {
-                Log.Error("config reload refused: limits size the maps when the program loads; restart xdplb to change them",
-                    ("running", Config.Limits), ("file", next.Limits));
-                return;
-            }
-            dataplane.Apply(next);
-            Config = next;
-            Log.Info("config reloaded", ("services", next.Services.Count), ("backends", next.Services.Sum(s => s.Backends.Count)));
         }
     }
 
@@ -91,5 +175,14 @@ internal sealed class RunningDataplane(XdpLbProgram program, XdpDataplane datapl
                 .Select(c => (Bpf.Btf.BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
             Log.Info("data path counters", fields);
         }
+    }
+
+    public void Dispose()
+    {
+        stopping = true;
+        wake.Set();
+        if (loop.IsAlive)
+            loop.Join();
+        wake.Dispose();
     }
 }

@@ -43,6 +43,22 @@ internal sealed class BackendIdAllocator(uint capacity)
             released.Enqueue(id);
     }
 
-    public IEnumerable<(IPAddress Address, ushort Port, uint Id)> Of(ServiceKey service) =>
-        ids.Where(e => e.Key.Service == service).Select(e => (e.Key.Address, e.Key.Port, e.Value));
+    public IEnumerable<(ServiceKey Service, IPAddress Address, ushort Port, uint Id)> All =>
+        ids.Select(e => (e.Key.Service, e.Key.Address, e.Key.Port, e.Value));
+
+    public IReadOnlyCollection<uint> Released => released;
+
+    public uint Next => next;
+
+    /// <summary>Takes over the assignments an earlier agent saved.</summary>
+    public void Restore(IEnumerable<(ServiceKey Service, IPAddress Address, ushort Port, uint Id)> assigned, IEnumerable<uint> releasedIds, uint nextId)
+    {
+        ids.Clear();
+        released.Clear();
+        foreach (var (service, address, port, id) in assigned)
+            ids[(service, address, port)] = id;
+        foreach (var id in releasedIds)
+            released.Enqueue(id);
+        next = nextId;
+    }
 }

@@ -11,6 +11,8 @@ namespace XdpLb.Bpf;
 public sealed unsafe class BpfObject : IDisposable
 {
     private readonly BpfObjectHandle handle;
+    private readonly Dictionary<string, string> pinPaths = new();
+    private readonly HashSet<string> adopted = new();
     private bool loaded;
 
     private BpfObject(BpfObjectHandle handle, string name)
@@ -50,8 +52,27 @@ public sealed unsafe class BpfObject : IDisposable
         BpfException.Check(LibBpf.MapSetMaxEntries(FindMap(mapName), maxEntries), $"setting max_entries of map {mapName} to {maxEntries}");
     }
 
+    /// <summary>
+    /// Pins a map at a path on bpffs when the object loads, or, when a map is pinned there
+    /// already, makes the object use that map (libbpf refuses one of another type, size or
+    /// capacity); its BTF layout is then checked too.
+    /// </summary>
+    public void SetPinPath(string mapName, string path)
+    {
+        if (loaded)
+            throw new InvalidOperationException($"map {mapName}: the pin path can only be set before the object is loaded");
+        BpfException.Check(LibBpf.MapSetPinPath(FindMap(mapName), path), $"setting the pin path of map {mapName} to {path}");
+        pinPaths[mapName] = path;
+    }
+
+    /// <summary>The maps that were already pinned when the object loaded, and are now used by it.</summary>
+    public IReadOnlySet<string> AdoptedMaps => adopted;
+
     public void Load()
     {
+        foreach (var (name, path) in pinPaths)
+            if (File.Exists(path))
+                adopted.Add(name);
         BpfException.Check(LibBpf.ObjectLoad(handle), $"loading BPF object {Name} into the kernel");
         loaded = true;
     }
@@ -71,6 +92,8 @@ public sealed unsafe class BpfObject : IDisposable
     {
         var info = MapInfo(name);
         BtfLayout.Verify(this, name, info.Map, typeof(TKey), typeof(TValue));
+        if (adopted.Contains(name))
+            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, typeof(TKey), typeof(TValue));
         return new BpfMap<TKey, TValue>(name, info.Fd, info.MaxEntries);
     }
 
@@ -79,6 +102,8 @@ public sealed unsafe class BpfObject : IDisposable
     {
         var info = MapInfo(name);
         BtfLayout.Verify(this, name, info.Map, typeof(uint), typeof(TValue));
+        if (adopted.Contains(name))
+            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, typeof(uint), typeof(TValue));
         return new PerCpuArrayMap<TValue>(name, info.Fd, info.MaxEntries);
     }
 
@@ -87,6 +112,8 @@ public sealed unsafe class BpfObject : IDisposable
     {
         var info = MapInfo(name);
         BtfLayout.Verify(this, name, info.Map, typeof(uint), typeof(TValue));
+        if (adopted.Contains(name))
+            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, typeof(uint), typeof(TValue));
         return new MmapArrayMap<TValue>(name, info.Fd, info.MaxEntries);
     }
 

@@ -61,13 +61,30 @@ public sealed class XdpLbProgram : IDisposable
         return copy.ToArray();
     }
 
-    public static XdpLbProgram Load(Limits limits) => Load(EmbeddedObject(), limits);
+    /// <summary>The maps pinned under --bpf-pin-dir, so that connections outlive the agent.</summary>
+    public static readonly string[] PinnedMaps =
+    [
+        "services", "backend_slots", "sched_states", "bucket_tables", "maglev_tables", "wrr_tables", "conntrack",
+        "affinity", "fragments", "backend_status", "backend_conns", "backend_traffic", "counters",
+    ];
 
-    public static XdpLbProgram Load(ReadOnlySpan<byte> elf, Limits limits)
+    /// <summary>True when every map came from the pin directory: an earlier agent's state is being adopted.</summary>
+    public bool Adopted { get; private set; }
+
+    public static XdpLbProgram Load(Limits limits, string? pinDirectory = null) => Load(EmbeddedObject(), limits, pinDirectory);
+
+    public static XdpLbProgram Load(ReadOnlySpan<byte> elf, Limits limits, string? pinDirectory = null)
     {
         var obj = BpfObject.OpenMemory(elf, "xdplb");
         try
         {
+            if (pinDirectory is not null)
+            {
+                string maps = Path.Combine(pinDirectory, "maps");
+                Directory.CreateDirectory(maps);
+                foreach (var name in PinnedMaps)
+                    obj.SetPinPath(name, Path.Combine(maps, name));
+            }
             obj.SetMaxEntries("services", limits.Services);
             obj.SetMaxEntries("sched_states", limits.Services);
             // A table per generation of each sh/dh (or mh) service.
@@ -83,8 +100,15 @@ public sealed class XdpLbProgram : IDisposable
             obj.SetMaxEntries("affinity", limits.Connections);
             // One entry per direction of each connection.
             obj.SetMaxEntries("conntrack", checked(limits.Connections * 2));
-            obj.Load();
-            return new XdpLbProgram(obj);
+            try
+            {
+                obj.Load();
+            }
+            catch (BpfException e) when (pinDirectory is not null && obj.AdoptedMaps.Count > 0)
+            {
+                throw new PinnedMapsMismatchException(pinDirectory, e);
+            }
+            return new XdpLbProgram(obj) { Adopted = pinDirectory is not null && obj.AdoptedMaps.Count == PinnedMaps.Length };
         }
         catch
         {

@@ -25,17 +25,59 @@ public sealed unsafe class XdpLink : IDisposable
 
     private readonly BpfFdHandle link;
 
-    private XdpLink(BpfFdHandle link, string interfaceName, int ifindex, XdpMode mode)
+    private XdpLink(BpfFdHandle link, string interfaceName, int ifindex, XdpMode? mode, string? pinPath)
     {
         this.link = link;
         Interface = interfaceName;
         Ifindex = ifindex;
         Mode = mode;
+        PinPath = pinPath;
     }
 
     public string Interface { get; }
     public int Ifindex { get; }
-    public XdpMode Mode { get; }
+    /// <summary>How the link was attached; null for a link adopted from the pin directory.</summary>
+    public XdpMode? Mode { get; }
+    /// <summary>Where the link is pinned: it then stays attached after this process exits.</summary>
+    public string? PinPath { get; }
+
+    /// <summary>
+    /// Takes over the link pinned at <paramref name="pinPath"/> by an earlier agent, moving
+    /// it to <paramref name="program"/> in one atomic step (packets never see no program),
+    /// or attaches a new link and pins it there.
+    /// </summary>
+    public static XdpLink AttachPinned(BpfProgram program, string interfaceName, XdpMode mode, string pinPath, out bool adopted)
+    {
+        adopted = false;
+        int ifindex = InterfaceIndex(interfaceName);
+        if (File.Exists(pinPath))
+        {
+            int fd = LibBpf.ObjGet(pinPath);
+            if (fd >= 0 && LibBpf.LinkUpdate(fd, program.Fd.Fd, IntPtr.Zero) == 0)
+            {
+                adopted = true;
+                return new XdpLink(new BpfFdHandle(fd, ownsHandle: true), interfaceName, ifindex, null, pinPath);
+            }
+            // The interface it was attached to is gone (or it is no link): start over.
+            if (fd >= 0)
+                Tmds.Linux.LibC.close(fd);
+            File.Delete(pinPath);
+        }
+        var link = Attach(program, interfaceName, mode);
+        BpfException.Check(LibBpf.ObjPin(link.link.Fd, pinPath), $"pinning the XDP link of {interfaceName} at {pinPath}");
+        return new XdpLink(link.link, interfaceName, link.Ifindex, mode, pinPath);
+    }
+
+    /// <summary>Removes a link an earlier agent pinned (its interface is no longer served): it detaches.</summary>
+    public static void DetachPinned(string pinPath) => File.Delete(pinPath);
+
+    /// <summary>Detaches now, pinned or not.</summary>
+    public void Detach()
+    {
+        if (PinPath is not null)
+            File.Delete(PinPath);
+        link.Dispose();
+    }
 
     public static XdpLink Attach(BpfProgram program, string interfaceName, XdpMode mode)
     {
@@ -53,7 +95,7 @@ public sealed unsafe class XdpLink : IDisposable
                 what += " (another XDP program is attached there; xdplb does not replace it: detach it first)";
             throw new BpfException(what, -fd, LibBpfLog.Drain());
         }
-        return new XdpLink(new BpfFdHandle(fd, ownsHandle: true), interfaceName, ifindex, mode);
+        return new XdpLink(new BpfFdHandle(fd, ownsHandle: true), interfaceName, ifindex, mode, null);
     }
 
     public static int InterfaceIndex(string interfaceName)
@@ -64,5 +106,6 @@ public sealed unsafe class XdpLink : IDisposable
         return (int)index;
     }
 
+    /// <summary>Closes this process's handle: an unpinned link detaches, a pinned one stays.</summary>
     public void Dispose() => link.Dispose();
 }

@@ -4,13 +4,14 @@ namespace XdpLb.Integration.Tests;
 public sealed class AgentCommandLineTests : IDisposable
 {
     private readonly string configFile = Path.GetTempFileName();
+    private readonly AgentHome home = new();
 
     private ShellResult RunAgent(string config, params string[] extra)
     {
         File.WriteAllText(configFile, config);
         // An interface that does not exist: should a config ever be accepted here, the agent
         // fails at attach instead of attaching to anything of the host's.
-        return Shell.Run(Repo.Agent, new[] { "run", "--config", configFile, "--interface", "xdplb-none0" }.Concat(extra), TimeSpan.FromSeconds(60));
+        return Shell.Run(Repo.Agent, new[] { "run", "--config", configFile, "--interface", "xdplb-none0" }.Concat(home.Flags).Concat(extra), TimeSpan.FromSeconds(60));
     }
 
     [Theory]
@@ -88,5 +89,19 @@ public sealed class AgentCommandLineTests : IDisposable
         Assert.Contains("unknown flag \"--konfig\"", r.Stderr);
     }
 
-    public void Dispose() => File.Delete(configFile);
+    [Fact]
+    public void PinDirectoryOffBpffsIsRefused()
+    {
+        File.WriteAllText(configFile, "services: []");
+        var r = Shell.Run(Repo.Agent, ["run", "--config", configFile, "--interface", "xdplb-none0", "--bpf-pin-dir", home.StateDir], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("is not on a BPF filesystem", r.Stderr);
+    }
+
+    public void Dispose()
+    {
+        File.Delete(configFile);
+        home.Dispose();
+    }
 }

@@ -19,6 +19,8 @@ public sealed class AgentProcess : IDisposable
         process.BeginOutputReadLine();
     }
 
+    public int Pid => process.Id;
+
     public string Log
     {
         get

@@ -26,8 +26,18 @@ public sealed class NetnsTopology : IDisposable
     }
 
     public string Prefix { get; }
+
+    /// <summary>Pin and state directories for the agent of this topology.</summary>
+    public AgentHome Home { get; } = new();
+
+    /// <summary>`xdplb run` arguments for the lb namespace: the config, every lb interface, this topology's home.</summary>
+    public string[] AgentArgs(string configFile, params string[] extra) =>
+        ["run", "--config", configFile, .. LbInterfaces.SelectMany(i => new[] { "--interface", i }), .. Home.Flags, .. extra];
     public string Client => Prefix + "cl";
     public string Lb => Prefix + "lb";
+
+    /// <summary>The directory backend N (1..3) serves over HTTP.</summary>
+    public string WwwDir(int backend) => $"/tmp/xdplb-topology-{Prefix}/b{backend}";
 
     public static string UdpEcho => Path.Combine(Repo.Root, "tests", "netns", "build", "udp_echo");
 
@@ -44,5 +54,10 @@ public sealed class NetnsTopology : IDisposable
     public ShellResult Exec(string netns, params string[] command) =>
         Shell.Run("ip", new[] { "netns", "exec", netns }.Concat(command), TimeSpan.FromSeconds(120));
 
-    public void Dispose() => Shell.Run(Repo.TopologyScript, "down", Prefix);
+    public void Dispose()
+    {
+        // Namespaces first: their interfaces take the XDP links with them; then the pins go.
+        Shell.Run(Repo.TopologyScript, "down", Prefix);
+        Home.Dispose();
+    }
 }

@@ -23,7 +23,7 @@ public sealed class RoundRobinTrafficTests : IDisposable
     public void ThirtyRequestsAreSpreadTenEachInIpvsRoundRobinOrder(string dataplane, string mode)
     {
         File.WriteAllText(configFile, Config);
-        using var agent = AgentProcess.Start(topology.Lb, ["run", "--config", configFile, "--dataplane", dataplane, .. NetnsTopology.LbInterfaces.SelectMany(i => new[] { "--interface", i })]);
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile, "--dataplane", dataplane));
         Assert.Equal(4, agent.Log.Split('\n').Count(l => l.Contains("msg=\"xdp attached\"") && l.Contains($"mode={mode}")));
 
         var answers = Enumerable.Range(0, 30).Select(_ => Get()).ToList();
@@ -35,10 +35,10 @@ public sealed class RoundRobinTrafficTests : IDisposable
     }
 
     [Fact]
-    public void StoppingTheAgentDetachesXdpFromEveryInterface()
+    public void WithDetachOnExitStoppingDetachesXdpFromEveryInterface()
     {
         File.WriteAllText(configFile, Config);
-        using var agent = AgentProcess.Start(topology.Lb, ["run", "--config", configFile, .. NetnsTopology.LbInterfaces.SelectMany(i => new[] { "--interface", i })]);
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile, "--detach-on-exit"));
         Assert.Contains("prog/xdp", topology.Exec(topology.Lb, "ip", "link", "show", "lbc").Stdout);
 
         Assert.Equal(0, agent.Stop());
@@ -46,6 +46,22 @@ public sealed class RoundRobinTrafficTests : IDisposable
         foreach (var name in NetnsTopology.LbInterfaces)
             Assert.DoesNotContain("prog/xdp", topology.Exec(topology.Lb, "ip", "link", "show", name).Stdout);
         Assert.Contains("msg=stopped", agent.Log);
+    }
+
+    [Fact]
+    public void ByDefaultXdpStaysAttachedAndServesAfterTheAgentStops()
+    {
+        File.WriteAllText(configFile, Config);
+        using (var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile)))
+        {
+            Assert.Equal(["b3", "b2"], new[] { Get(), Get() });
+            Assert.Equal(0, agent.Stop());
+            Assert.Contains("xdp stays attached", agent.Log);
+        }
+
+        // No agent now: the pinned program and maps go on, rr sequence included.
+        Assert.Equal(["b1", "b3", "b2"], new[] { Get(), Get(), Get() });
+        Assert.Contains("prog/xdp", topology.Exec(topology.Lb, "ip", "link", "show", "lb1").Stdout);
     }
 
     private string Get()

@@ -11,7 +11,7 @@ public sealed class SchedulingTrafficTests : IDisposable
     private AgentProcess StartAgent(string config)
     {
         File.WriteAllText(configFile, config);
-        return AgentProcess.Start(topology.Lb, ["run", "--config", configFile, .. NetnsTopology.LbInterfaces.SelectMany(i => new[] { "--interface", i })]);
+        return AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
     }
 
     private static string Service(string extra, string b1 = "", string b2 = "", string b3 = "", string vip = "10.96.0.10",

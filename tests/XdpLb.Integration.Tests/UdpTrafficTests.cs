@@ -13,7 +13,7 @@ public sealed class UdpTrafficTests : IDisposable
               - {name: echo, address: 10.96.0.10, port: 9000, protocol: udp, backends: [{address: 10.0.11.2}, {address: 10.0.12.2}, {address: 10.0.13.2}]}
               - {name: echo6, address: "fd00:96::10", port: 9000, protocol: udp, backends: [{address: "fd00:11::2"}, {address: "fd00:12::2"}, {address: "fd00:13::2"}]}
             """);
-        return AgentProcess.Start(topology.Lb, ["run", "--config", configFile, .. NetnsTopology.LbInterfaces.SelectMany(i => new[] { "--interface", i })]);
+        return AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
     }
 
     [Fact]

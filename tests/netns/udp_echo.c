@@ -2,6 +2,8 @@
  *
  *   udp_echo serve PORT NAME         answers every datagram with "NAME LENGTH\n"
  *   udp_echo send ADDR PORT LENGTH   sends one LENGTH-byte datagram, prints the answer
+ *   udp_echo ping ADDR PORT COUNT MS one socket (one flow): COUNT datagrams MS apart, prints
+ *                                    "answered N of COUNT" and the names that answered
  *
  * Both address families; the server listens on [::] (dual-stack). The client waits 3 s for
  * the answer and exits 1 without one. */
@@ -39,29 +41,72 @@ static int serve(int port, const char *name)
 	}
 }
 
+static int parse_address(const char *host, int port, struct sockaddr_storage *addr, socklen_t *len)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
+
+	memset(addr, 0, sizeof(*addr));
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*len = sizeof(*a4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*len = sizeof(*a6);
+		return 0;
+	}
+	fprintf(stderr, "udp_echo: %s is not an address\n", host);
+	return -1;
+}
+
+static int ping(const char *host, int port, int count, int interval_ms)
+{
+	struct sockaddr_storage addr;
+	struct timeval timeout = { .tv_sec = 1 };
+	char buf[256], last[128] = "";
+	socklen_t len;
+	int fd, answered = 0;
+
+	if (parse_address(host, port, &addr, &len))
+		return 2;
+	fd = socket(addr.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
+	    connect(fd, (struct sockaddr *)&addr, len)) {
+		perror("udp_echo ping");
+		return 1;
+	}
+	for (int i = 0; i < count; i++) {
+		ssize_t n;
+
+		if (send(fd, "ping", 4, 0) == 4 && (n = recv(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+			buf[n] = 0;
+			answered++;
+			if (strcmp(buf, last)) {
+				printf("from %s", buf);
+				snprintf(last, sizeof(last), "%s", buf);
+			}
+		}
+		usleep(interval_ms * 1000);
+	}
+	printf("answered %d of %d\n", answered, count);
+	return answered == count ? 0 : 1;
+}
+
 static int send_one(const char *host, int port, int length)
 {
 	static char buf[65536];
-	struct sockaddr_storage addr = {};
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+	struct sockaddr_storage addr;
 	struct timeval timeout = { .tv_sec = 3 };
 	socklen_t len;
 	int fd;
 	ssize_t n;
 
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		len = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		len = sizeof(*a6);
-	} else {
-		fprintf(stderr, "udp_echo send: %s is not an address\n", host);
+	if (parse_address(host, port, &addr, &len))
 		return 2;
-	}
 	if (length < 0 || length > (int)sizeof(buf)) {
 		fprintf(stderr, "udp_echo send: length %d out of range\n", length);
 		return 2;
@@ -92,6 +137,8 @@ int main(int argc, char **argv)
 		return serve(atoi(argv[2]), argv[3]);
 	if (argc == 5 && !strcmp(argv[1], "send"))
 		return send_one(argv[2], atoi(argv[3]), atoi(argv[4]));
-	fprintf(stderr, "usage: udp_echo serve PORT NAME | udp_echo send ADDR PORT LENGTH\n");
+	if (argc == 6 && !strcmp(argv[1], "ping"))
+		return ping(argv[2], atoi(argv[3]), atoi(argv[4]), atoi(argv[5]));
+	fprintf(stderr, "usage: udp_echo serve PORT NAME | send ADDR PORT LENGTH | ping ADDR PORT COUNT MS\n");
 	return 2;
 }

@@ -12,12 +12,40 @@ namespace XdpLb.Bpf.Btf;
 /// </summary>
 internal static unsafe class BtfLayout
 {
-    internal static void Verify(BpfObject obj, string mapName, IntPtr map, Type keyType, Type valueType)
+    internal static void Verify(BpfObject obj, string mapName, IntPtr map, Type keyType, Type valueType) =>
+        VerifyTypes(obj.Btf, mapName, LibBpf.MapKeySize(map), LibBpf.MapValueSize(map),
+            LibBpf.MapBtfKeyTypeId(map), LibBpf.MapBtfValueTypeId(map), keyType, valueType);
+
+    /// <summary>
+    /// Checks a map as the kernel holds it (e.g. pinned by an earlier version of the agent)
+    /// against the C# structs, through the BTF the map was created with.
+    /// </summary>
+    internal static void VerifyKernelMap(int mapFd, string mapName, Type keyType, Type valueType)
     {
-        var btf = new BtfTypes(obj.Btf);
-        CheckSize(mapName, "key", LibBpf.MapKeySize(map), keyType);
-        CheckSize(mapName, "value", LibBpf.MapValueSize(map), valueType);
-        uint keyId = LibBpf.MapBtfKeyTypeId(map), valueId = LibBpf.MapBtfValueTypeId(map);
+        var info = default(BpfMapInfo);
+        uint length = (uint)sizeof(BpfMapInfo);
+        BpfException.Check(LibBpf.ObjGetInfoByFd(mapFd, &info, &length), $"reading the info of map {mapName}");
+        if (info.BtfId == 0)
+            throw new BtfLayoutException($"map '{mapName}' in the kernel has no BTF: it was not created by xdplb");
+        IntPtr btf = LibBpf.BtfLoadFromKernelById(info.BtfId);
+        if (btf == IntPtr.Zero)
+            throw new BpfException($"loading the BTF of map {mapName}", System.Runtime.InteropServices.Marshal.GetLastPInvokeError());
+        try
+        {
+            VerifyTypes(btf, mapName, info.KeySize, info.ValueSize, info.BtfKeyTypeId, info.BtfValueTypeId, keyType, valueType);
+        }
+        finally
+        {
+            LibBpf.BtfFree(btf);
+        }
+    }
+
+    private static void VerifyTypes(IntPtr btfPointer, string mapName, uint keySize, uint valueSize, uint keyId, uint valueId,
+        Type keyType, Type valueType)
+    {
+        var btf = new BtfTypes(btfPointer);
+        CheckSize(mapName, "key", keySize, keyType);
+        CheckSize(mapName, "value", valueSize, valueType);
         if (keyId == 0 || valueId == 0)
             throw new BtfLayoutException($"map '{mapName}' has no BTF key/value types: build the object with clang -g and BTF-style map definitions");
         CheckType(btf, $"map '{mapName}' key", keyId, keyType);

@@ -82,6 +82,27 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Library, EntryPoint = "bpf_prog_test_run_opts")]
     internal static partial int ProgTestRunOpts(int progFd, BpfTestRunOpts* opts);
 
+    [LibraryImport(Library, EntryPoint = "bpf_map__set_pin_path", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int MapSetPinPath(IntPtr map, string path);
+
+    [LibraryImport(Library, EntryPoint = "bpf_obj_pin", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int ObjPin(int fd, string path);
+
+    [LibraryImport(Library, EntryPoint = "bpf_obj_get", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int ObjGet(string path);
+
+    [LibraryImport(Library, EntryPoint = "bpf_link_update")]
+    internal static partial int LinkUpdate(int linkFd, int newProgFd, IntPtr opts);
+
+    [LibraryImport(Library, EntryPoint = "bpf_obj_get_info_by_fd")]
+    internal static partial int ObjGetInfoByFd(int fd, void* info, uint* infoLength);
+
+    [LibraryImport(Library, EntryPoint = "btf__load_from_kernel_by_id", SetLastError = true)]
+    internal static partial IntPtr BtfLoadFromKernelById(uint id);
+
+    [LibraryImport(Library, EntryPoint = "btf__free")]
+    internal static partial void BtfFree(IntPtr btf);
+
     [LibraryImport(Library, EntryPoint = "libbpf_num_possible_cpus")]
     internal static partial int NumPossibleCpus();
 

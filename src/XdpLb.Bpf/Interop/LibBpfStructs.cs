@@ -82,3 +82,16 @@ internal struct XdpMd
     public uint RxQueueIndex;
     public uint EgressIfindex;
 }
+
+/// <summary>struct bpf_map_info (uapi): the fields read to check a pinned map's BTF.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 88)]
+internal struct BpfMapInfo
+{
+    [FieldOffset(0)] public uint Type;
+    [FieldOffset(8)] public uint KeySize;
+    [FieldOffset(12)] public uint ValueSize;
+    [FieldOffset(16)] public uint MaxEntries;
+    [FieldOffset(64)] public uint BtfId;
+    [FieldOffset(68)] public uint BtfKeyTypeId;
+    [FieldOffset(72)] public uint BtfValueTypeId;
+}

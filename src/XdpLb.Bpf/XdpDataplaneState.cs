@@ -1,0 +1,94 @@
+using System.Net;
+using System.Text.Json;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Bpf;
+
+/// <summary>
+/// What the XDP dataplane knows beyond the maps (service and backend ids, each service's
+/// IPVS list order and last weights), saved in --state-dir after every change so that a
+/// restarted agent adopting the pinned maps continues exactly where the last one stopped.
+/// </summary>
+public sealed record XdpDataplaneState(
+    int Version,
+    XdpDataplaneState.AppliedDto[] Services,
+    XdpDataplaneState.BackendIdDto[] BackendIds,
+    uint[] ReleasedBackendIds,
+    uint NextBackendId,
+    uint[] ReleasedServiceIds,
+    uint NextServiceId)
+{
+    public const int CurrentVersion = 1;
+
+    public sealed record BackendDto(string Address, ushort Port, ushort Weight, bool Local);
+
+    public sealed record ServiceDto(
+        string? Name, string Address, ushort Port, string Protocol, string Scheduler, string[] Flags, uint Persistence,
+        string Forwarding, bool NodePort, string ExternalTrafficPolicy, string[] SourceRanges, BackendDto[] Backends);
+
+    public sealed record AppliedDto(ServiceDto Service, uint Id, uint Generation, int[] SlotCounts, BackendDto[] ListOrder, ushort[] LastWeights);
+
+    public sealed record BackendIdDto(string ServiceAddress, ushort ServicePort, string ServiceProtocol, string Address, ushort Port, uint Id);
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = false };
+
+    public void Save(string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        string temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
+        File.Move(temporary, path, overwrite: true); // atomic: a crash leaves the old file or the new one
+    }
+
+    public static XdpDataplaneState? TryLoad(string path, out string? problem)
+    {
+        problem = null;
+        if (!File.Exists(path))
+        {
+            problem = $"{path} does not exist";
+            return null;
+        }
+        try
+        {
+            var state = JsonSerializer.Deserialize<XdpDataplaneState>(File.ReadAllText(path), Json);
+            if (state is null || state.Version != CurrentVersion)
+            {
+                problem = $"{path} has version {state?.Version}, this agent reads {CurrentVersion}";
+                return null;
+            }
+            return state;
+        }
+        catch (Exception e) when (e is JsonException or IOException or NotSupportedException)
+        {
+            problem = $"{path} cannot be read: {e.Message}";
+            return null;
+        }
+    }
+
+    public static BackendDto ToDto(Backend b) => new(b.Address.ToString(), b.Port, b.Weight, b.Local);
+
+    public static Backend FromDto(BackendDto b) => new(IPAddress.Parse(b.Address), b.Port, b.Weight, b.Local);
+
+    public static ServiceDto ToDto(Service s) => new(s.Name, s.Address!.ToString(), s.Port, Names.Of(s.Protocol), Names.Of(s.Scheduler),
+        s.Flags.Select(Names.Of).ToArray(), s.Persistence, Names.Of(s.Forwarding), s.NodePort, Names.Of(s.ExternalTrafficPolicy),
+        s.SourceRanges.ToArray(), s.Backends.Select(ToDto).ToArray());
+
+    public static Service FromDto(ServiceDto s) => new()
+    {
+        Name = s.Name,
+        Address = IPAddress.Parse(s.Address),
+        Port = s.Port,
+        Protocol = Parse<Protocol>(s.Protocol),
+        Scheduler = Parse<Scheduler>(s.Scheduler),
+        Flags = s.Flags.Select(Parse<SchedulerFlag>).ToList(),
+        Persistence = s.Persistence,
+        Forwarding = Parse<Forwarding>(s.Forwarding),
+        NodePort = s.NodePort,
+        ExternalTrafficPolicy = Parse<TrafficPolicy>(s.ExternalTrafficPolicy),
+        SourceRanges = s.SourceRanges,
+        Backends = s.Backends.Select(FromDto).ToList(),
+    };
+
+    private static T Parse<T>(string text) where T : struct, Enum =>
+        Names.TryParse<T>(text, out var value) ? value : throw new InvalidDataException($"state file: \"{text}\" is not a {typeof(T).Name}");
+}
