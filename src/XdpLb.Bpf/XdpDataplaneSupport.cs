@@ -14,8 +14,6 @@ public static class XdpDataplaneSupport
     {
         var errors = new List<string>();
         var defaults = new LbConfig();
-        if (config.Sync != defaults.Sync)
-            errors.Add($"sync: only the defaults (minSyncPeriod 1s, syncPeriod 30s) are supported yet, got minSyncPeriod {config.Sync.MinSyncPeriod.TotalSeconds}s, syncPeriod {config.Sync.SyncPeriod.TotalSeconds}s");
         if (config.Masq != defaults.Masq)
             errors.Add($"masq.portRange: only the default {defaults.Masq.PortRange} is supported yet, got {config.Masq.PortRange}");
         foreach (var s in config.Services)

@@ -7,7 +7,7 @@ public sealed record ShellResult(int ExitCode, string Stdout, string Stderr);
 /// <summary>Runs helper commands (ip, curl, the topology script) and fails loudly when one is missing.</summary>
 public static class Shell
 {
-    private static readonly string[] RequiredTools = ["ip", "curl", "busybox", "ethtool"];
+    private static readonly string[] RequiredTools = ["ip", "curl", "busybox", "ethtool", "bpftool"];
 
     public static void RequirePrerequisites()
     {
