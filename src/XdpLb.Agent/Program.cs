@@ -11,6 +11,10 @@ const string Usage = """
           [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit]
           load the XDP data path (adopting what an earlier agent pinned), fill it from FILE,
           and serve until SIGINT/SIGTERM; SIGHUP or a change of FILE re-reads it
+      list [-n] [--stats|--rate] [-c] [--json] [--api-socket PATH]
+          the services and backends as `ipvsadm -Ln` shows them (-c: the connections)
+      stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]
+          per-backend counters and rates, and drops by reason
       help
     """;
 
@@ -25,6 +29,8 @@ try
     return args[0] switch
     {
         "run" => RunCommand.Run(RunOptions.Parse(args[1..])),
+        "list" => ListCommand.Run(args[1..]),
+        "stats" => StatsCommand.Run(args[1..]),
         _ => throw new UsageException($"unknown command \"{args[0]}\"\n{Usage}"),
     };
 }
@@ -42,5 +48,11 @@ catch (ConfigException e)
 catch (Exception e) when (e is BpfException or BtfLayoutException or PinnedMapsMismatchException)
 {
     Log.Error("bpf failure", ("error", e.Message));
+    return 1;
+}
+catch (IOException e)
+{
+    // E.g. the API socket or the metrics address is taken: another agent runs with the same flags.
+    Log.Error("i/o failure", ("error", e.Message));
     return 1;
 }

@@ -24,7 +24,8 @@ internal static class RunCommand
         using var program = XdpLbProgram.Load(config.Limits, options.BpfPinDir);
         var dataplane = new XdpDataplane(program);
         Adopt(program, dataplane, stateFile, options.BpfPinDir);
-        using var running = new RunningDataplane(program, dataplane, config, options.ConfigFile, stateFile);
+        var metrics = new AgentMetrics();
+        using var running = new RunningDataplane(program, dataplane, config, options.ConfigFile, stateFile, metrics);
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
@@ -53,9 +54,23 @@ internal static class RunCommand
             });
             using var watcher = new ConfigWatcher(options.ConfigFile, running.RequestReload);
             running.Start();
+
+            var attachments = links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
+            var view = new AgentView(running, program, dataplane, () => attachments, options.ConfigFile);
+            metrics.Attach(running, program, dataplane);
+            // IPVS's estimator works on 2 s samples; so do the rates here.
+            using var rates = new Timer(_ => view.SampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            var host = AgentHost.StartAsync(options.ApiSocket, options.MetricsAddress, view, metrics,
+                healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
             Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)),
-                ("bpf_pin_dir", options.BpfPinDir));
+                ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("metrics", options.MetricsAddress));
             stop.Wait();
+            host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            using (var ratesDone = new ManualResetEvent(false))
+            {
+                if (rates.Dispose(ratesDone))
+                    ratesDone.WaitOne();
+            }
             Log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
             using (var sweepsDone = new ManualResetEvent(false))
             {

@@ -9,14 +9,19 @@ internal sealed record RunOptions(
     DataplaneChoice Dataplane,
     string BpfPinDir,
     string StateDir,
-    bool DetachOnExit)
+    bool DetachOnExit,
+    string ApiSocket,
+    System.Net.IPEndPoint MetricsAddress)
 {
+    public const string DefaultApiSocket = "/run/xdplb/xdplb.sock";
+    public const string DefaultMetricsAddress = "127.0.0.1:9469";
     public const string DefaultBpfPinDir = "/sys/fs/bpf/xdplb";
     public const string DefaultStateDir = "/var/lib/xdplb";
 
     public const string Usage =
         "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]\n" +
-        "                 [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit]";
+        "                 [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit] [--api-socket PATH]\n" +
+        "                 [--metrics-address ADDR:PORT]";
 
     public static RunOptions Parse(IReadOnlyList<string> args)
     {
@@ -25,6 +30,8 @@ internal sealed record RunOptions(
         var dataplane = DataplaneChoice.Auto;
         string pinDir = DefaultBpfPinDir, stateDir = DefaultStateDir;
         bool detachOnExit = false;
+        string apiSocket = DefaultApiSocket;
+        var metrics = System.Net.IPEndPoint.Parse(DefaultMetricsAddress);
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
@@ -65,6 +72,15 @@ internal sealed record RunOptions(
                 case "--detach-on-exit":
                     detachOnExit = true;
                     break;
+                case "--api-socket":
+                    apiSocket = Value();
+                    break;
+                case "--metrics-address":
+                    string address = Value();
+                    if (!System.Net.IPEndPoint.TryParse(address, out var endpoint) || endpoint.Port == 0)
+                        throw new UsageException($"--metrics-address \"{address}\" is not ADDR:PORT (e.g. 127.0.0.1:9469)");
+                    metrics = endpoint;
+                    break;
                 default:
                     throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
             }
@@ -73,6 +89,6 @@ internal sealed record RunOptions(
             throw new UsageException($"--config FILE is required (the Kubernetes source is not implemented yet)\n{Usage}");
         if (interfaces.Count == 0)
             throw new UsageException($"at least one --interface IF is required\n{Usage}");
-        return new RunOptions(config, interfaces, dataplane, pinDir, stateDir, detachOnExit);
+        return new RunOptions(config, interfaces, dataplane, pinDir, stateDir, detachOnExit, apiSocket, metrics);
     }
 }

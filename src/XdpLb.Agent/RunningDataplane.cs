@@ -27,8 +27,12 @@ internal sealed class RunningDataplane : IDisposable
     private DateTime lastSync = DateTime.MinValue;
     private DateTime lastFullSync;
 
-    public RunningDataplane(XdpLbProgram program, XdpDataplane dataplane, LbConfig config, string configFile, string stateFile)
+    private readonly AgentMetrics metrics;
+
+    public RunningDataplane(XdpLbProgram program, XdpDataplane dataplane, LbConfig config, string configFile, string stateFile,
+        AgentMetrics metrics)
     {
+        this.metrics = metrics;
         this.program = program;
         this.dataplane = dataplane;
         this.configFile = configFile;
@@ -41,6 +45,24 @@ internal sealed class RunningDataplane : IDisposable
     }
 
     public LbConfig Config { get; private set; }
+
+    public DateTime LastSync => lastSync;
+
+    /// <summary>False after a sync failed, until one succeeds: /healthz answers 503 meanwhile.</summary>
+    public bool LastSyncSucceeded { get; private set; } = true;
+
+    /// <summary>Runs a read of the maps under the lock that every change takes.</summary>
+    public T Read<T>(Func<T> read)
+    {
+        lock (gate)
+            return read();
+    }
+
+    public void Read(Action read)
+    {
+        lock (gate)
+            read();
+    }
 
     public void Start() => loop.Start();
 
@@ -116,6 +138,8 @@ internal sealed class RunningDataplane : IDisposable
                 if (result.Changed)
                     dataplane.ExportState().Save(stateFile);
                 lastSync = DateTime.UtcNow;
+                LastSyncSucceeded = true;
+                metrics.SyncDuration.WithLabels(full ? "full" : "partial").Observe((lastSync - started).TotalSeconds);
                 if (result.Changed)
                     Log.Info(full ? "full sync" : "sync", ("added", result.Added.Count), ("updated", result.Updated.Count),
                         ("removed", result.Removed.Count), ("repaired", result.Repaired.Count),
@@ -123,6 +147,8 @@ internal sealed class RunningDataplane : IDisposable
             }
             catch (Exception e) when (e is BpfException or IOException or InvalidOperationException)
             {
+                LastSyncSucceeded = false;
+                metrics.SyncErrors.Inc();
                 Log.Error("sync failed; the next sync retries", ("error", e.Message));
             }
         }

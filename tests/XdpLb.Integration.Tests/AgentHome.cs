@@ -21,7 +21,9 @@ public sealed class AgentHome : IDisposable
     public string PinDir { get; }
     public string StateDir { get; }
 
-    public string[] Flags => ["--bpf-pin-dir", PinDir, "--state-dir", StateDir];
+    public string ApiSocket => Path.Combine(Root, "xdplb.sock");
+
+    public string[] Flags => ["--bpf-pin-dir", PinDir, "--state-dir", StateDir, "--api-socket", ApiSocket];
 
     public void Dispose()
     {

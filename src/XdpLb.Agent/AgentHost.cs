@@ -1,0 +1,67 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+using XdpLb.Api;
+
+namespace XdpLb.Agent;
+
+/// <summary>
+/// The agent's servers: the gRPC local API on a unix socket (mode 0600; health and
+/// reflection services on), and Prometheus metrics with /healthz and /readyz on TCP.
+/// </summary>
+internal sealed class AgentHost : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly string socketPath;
+
+    private AgentHost(WebApplication app, string socketPath)
+    {
+        this.app = app;
+        this.socketPath = socketPath;
+    }
+
+    public static async Task<AgentHost> StartAsync(string socketPath, IPEndPoint metricsEndpoint, IAgentView view, AgentMetrics metrics,
+        Func<bool> healthy, Func<bool> ready)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(socketPath))!);
+        if (File.Exists(socketPath))
+            File.Delete(socketPath); // left by an agent that was killed
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenUnixSocket(socketPath, o => o.Protocols = HttpProtocols.Http2);
+            k.Listen(metricsEndpoint, o => o.Protocols = HttpProtocols.Http1);
+        });
+        builder.Services.AddGrpc();
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks().AddCheck("xdplb", () => healthy()
+            ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy()
+            : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the last sync failed"));
+        builder.Services.AddSingleton(view);
+
+        var app = builder.Build();
+        app.MapGrpcService<AgentService>();
+        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
+        app.MapMetrics("/metrics", metrics.Registry);
+        app.MapGet("/healthz", () => healthy() ? Results.Text("ok\n") : Results.Text("the last sync failed\n", statusCode: 503));
+        app.MapGet("/readyz", () => ready() ? Results.Text("ok\n") : Results.Text("not ready\n", statusCode: 503));
+        await app.StartAsync();
+        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        return new AgentHost(app, socketPath);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+        File.Delete(socketPath);
+    }
+}

@@ -1,0 +1,81 @@
+using Prometheus;
+using XdpLb.Bpf;
+using XdpLb.Core.Status;
+
+namespace XdpLb.Agent;
+
+/// <summary>
+/// Prometheus metrics, read from the maps when scraped: per-service and per-backend
+/// counters (conventional *_total names, labels service and backend), connection gauges,
+/// the data path's outcome counters, map occupancy, and the sync duration and errors.
+/// </summary>
+internal sealed class AgentMetrics
+{
+    private readonly CollectorRegistry registry = Metrics.NewCustomRegistry();
+    private readonly MetricFactory factory;
+
+    public AgentMetrics()
+    {
+        factory = Metrics.WithCustomRegistry(registry);
+        SyncDuration = factory.CreateHistogram("xdplb_sync_duration_seconds", "Time to bring the dataplane to the desired state.",
+            new HistogramConfiguration { LabelNames = ["kind"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
+        SyncErrors = factory.CreateCounter("xdplb_sync_errors_total", "Syncs that failed (retried at the next one).");
+    }
+
+    public CollectorRegistry Registry => registry;
+    public Histogram SyncDuration { get; }
+    public Counter SyncErrors { get; }
+
+    /// <summary>Refreshes the map-derived metrics before each scrape.</summary>
+    public void Attach(RunningDataplane running, XdpLbProgram program, XdpDataplane dataplane)
+    {
+        var serviceTotal = factory.CreateCounter("xdplb_service_connections_total", "Connections scheduled to the service.", "service");
+        var servicePackets = factory.CreateCounter("xdplb_service_packets_total", "Packets of the service, by direction.", "service", "direction");
+        var serviceBytes = factory.CreateCounter("xdplb_service_bytes_total", "IP-layer bytes of the service, by direction.", "service", "direction");
+        var backendTotal = factory.CreateCounter("xdplb_backend_connections_total", "Connections scheduled to the backend.", "service", "backend");
+        var backendPackets = factory.CreateCounter("xdplb_backend_packets_total", "Packets of the backend, by direction.", "service", "backend", "direction");
+        var backendBytes = factory.CreateCounter("xdplb_backend_bytes_total", "IP-layer bytes of the backend, by direction.", "service", "backend", "direction");
+        var active = factory.CreateGauge("xdplb_backend_active_connections", "IPVS ActiveConn: connections in ESTABLISHED.", "service", "backend");
+        var inactive = factory.CreateGauge("xdplb_backend_inactive_connections", "IPVS InActConn: other TCP states and UDP.", "service", "backend");
+        var outcomes = factory.CreateCounter("xdplb_datapath_packets_total", "Packets by what the data path did with them (drops by reason among them).", "outcome");
+        var entries = factory.CreateGauge("xdplb_map_entries", "Entries in a map.", "map");
+        var capacity = factory.CreateGauge("xdplb_map_capacity", "The map's max_entries.", "map");
+
+        registry.AddBeforeCollectCallback(() => running.Read(() =>
+        {
+            foreach (var s in XdpStatusReader.Services(program, dataplane, _ => new TrafficCounters()))
+            {
+                string service = new Core.Model.ServiceKey(s.Address, s.Port, s.Protocol).ToString();
+                Set(serviceTotal.WithLabels(service), s.Stats.Conns);
+                Set(servicePackets.WithLabels(service, "in"), s.Stats.InPackets);
+                Set(servicePackets.WithLabels(service, "out"), s.Stats.OutPackets);
+                Set(serviceBytes.WithLabels(service, "in"), s.Stats.InBytes);
+                Set(serviceBytes.WithLabels(service, "out"), s.Stats.OutBytes);
+                foreach (var d in s.RealServers)
+                {
+                    string backend = new Core.Model.Backend(d.Address, d.Port).ToString();
+                    Set(backendTotal.WithLabels(service, backend), d.Stats.Conns);
+                    Set(backendPackets.WithLabels(service, backend, "in"), d.Stats.InPackets);
+                    Set(backendPackets.WithLabels(service, backend, "out"), d.Stats.OutPackets);
+                    Set(backendBytes.WithLabels(service, backend, "in"), d.Stats.InBytes);
+                    Set(backendBytes.WithLabels(service, backend, "out"), d.Stats.OutBytes);
+                    active.WithLabels(service, backend).Set(d.ActiveConns);
+                    inactive.WithLabels(service, backend).Set(d.InactiveConns);
+                }
+            }
+            foreach (var (counter, value) in program.ReadCounters())
+                Set(outcomes.WithLabels(Bpf.Btf.BtfNames.SnakeCase(counter.ToString())), value);
+            entries.WithLabels("services").Set(program.Services.Keys().Count);
+            capacity.WithLabels("services").Set(program.Services.MaxEntries);
+            entries.WithLabels("conntrack").Set(program.Conntrack.Keys().Count);
+            capacity.WithLabels("conntrack").Set(program.Conntrack.MaxEntries);
+            entries.WithLabels("backend_slots").Set(program.BackendSlots.Keys().Count);
+            capacity.WithLabels("backend_slots").Set(program.BackendSlots.MaxEntries);
+            entries.WithLabels("affinity").Set(program.Affinity.Keys().Count);
+            capacity.WithLabels("affinity").Set(program.Affinity.MaxEntries);
+        }));
+    }
+
+    // The maps hold the running totals; a counter follows them (never backwards).
+    private static void Set(Counter.Child counter, ulong value) => counter.IncTo(value);
+}

@@ -1,0 +1,66 @@
+using XdpLb.Api;
+using XdpLb.Api.V1;
+using XdpLb.Bpf;
+using XdpLb.Core.Model;
+using XdpLb.Core.Status;
+
+namespace XdpLb.Agent;
+
+/// <summary>The local API's view of the running XDP agent; reads under the dataplane's lock.</summary>
+internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, XdpDataplane dataplane, Func<IReadOnlyList<Attachment>> attachments,
+    string configFile) : IAgentView
+{
+    private readonly DateTime started = DateTime.UtcNow;
+    private readonly RateEstimator<(ServiceKey, System.Net.IPAddress, ushort)> rates = new();
+
+    /// <summary>Takes a counter sample for the rates (every 2 s, like IPVS's estimator).</summary>
+    public void SampleRates() => running.Read(() => rates.Sample(XdpStatusReader.BackendCounters(program, dataplane), DateTime.UtcNow));
+
+    public AgentStatus Status() => running.Read(() =>
+    {
+        var status = new AgentStatus
+        {
+            Version = typeof(AgentView).Assembly.GetName().Version?.ToString() ?? "",
+            Dataplane = "xdp",
+            ConnectionTableSize = program.Conntrack.MaxEntries / 2,
+            Services = (uint)dataplane.Applied.Count,
+            Backends = (uint)dataplane.Applied.Values.Sum(s => s.Backends.Count),
+            Connections = (uint)(program.Conntrack.Keys().Count / 2),
+            ConfigFile = configFile,
+            StartedUnixMs = new DateTimeOffset(started).ToUnixTimeMilliseconds(),
+            LastSyncUnixMs = new DateTimeOffset(running.LastSync).ToUnixTimeMilliseconds(),
+        };
+        status.Interfaces.AddRange(attachments());
+        return status;
+    });
+
+    public ListServicesResponse Services() => running.Read(() =>
+    {
+        var response = new ListServicesResponse { ConnectionTableSize = program.Conntrack.MaxEntries / 2 };
+        response.Services.AddRange(ReadServices().Select(s => ApiMapping.ToApi(s, NameOf(s))));
+        return response;
+    });
+
+    public ListConnectionsResponse Connections() => running.Read(() =>
+    {
+        var response = new ListConnectionsResponse();
+        response.Connections.AddRange(XdpStatusReader.Connections(program, dataplane).Select(ApiMapping.ToApi));
+        return response;
+    });
+
+    public GetStatsResponse Stats(string? service) => running.Read(() =>
+    {
+        var response = new GetStatsResponse();
+        response.Services.AddRange(ReadServices()
+            .Where(s => service is null || new ServiceKey(s.Address, s.Port, s.Protocol).ToString() == service)
+            .Select(s => ApiMapping.ToApi(s, NameOf(s))));
+        foreach (var (counter, value) in program.ReadCounters())
+            response.Counters[Bpf.Btf.BtfNames.SnakeCase(counter.ToString())] = value;
+        return response;
+    });
+
+    private List<VirtualServer> ReadServices() => XdpStatusReader.Services(program, dataplane, rates.RateOf);
+
+    private string? NameOf(VirtualServer s) =>
+        dataplane.Applied.TryGetValue(new ServiceKey(s.Address, s.Port, s.Protocol), out var service) ? service.Name : null;
+}

@@ -1,0 +1,68 @@
+using XdpLb.Api.V1;
+using XdpLb.Core.Status;
+
+namespace XdpLb.Agent;
+
+/// <summary>
+/// `xdplb list [-n] [--stats|--rate] [-c] [--json] [--api-socket PATH]`: ipvsadm -Ln's text
+/// (or -Lnc's with -c), byte for byte, from the running agent; --json prints the API's
+/// messages in protobuf's JSON mapping.
+/// </summary>
+internal static class ListCommand
+{
+    public const string Usage = "usage: xdplb list [-n] [--stats|--rate] [-c] [--json] [--api-socket PATH]";
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        bool stats = false, rate = false, connections = false, json = false;
+        string socket = RunOptions.DefaultApiSocket;
+        for (int i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "-n":
+                case "-L":
+                case "-Ln":
+                    break; // addresses are always numeric
+                case "--stats":
+                    stats = true;
+                    break;
+                case "--rate":
+                    rate = true;
+                    break;
+                case "-c":
+                case "--connection":
+                    connections = true;
+                    break;
+                case "--json":
+                    json = true;
+                    break;
+                case "--api-socket" when i + 1 < args.Count:
+                    socket = args[++i];
+                    break;
+                default:
+                    throw new UsageException($"unknown flag \"{args[i]}\"\n{Usage}");
+            }
+        }
+        if (stats && rate)
+            throw new UsageException($"--stats and --rate cannot be combined (as with ipvsadm)\n{Usage}");
+
+        if (connections)
+        {
+            var response = ApiCall.Run(socket, c => c.ListConnections(new ListConnectionsRequest()));
+            Console.Write(json ? ApiCall.Json(response) : IpvsAdmFormat.Connections(response.Connections.Select(ApiMapping.FromApi).ToList()));
+            return 0;
+        }
+        var services = ApiCall.Run(socket, c => c.ListServices(new ListServicesRequest()));
+        if (json)
+        {
+            Console.Write(ApiCall.Json(services));
+            return 0;
+        }
+        var table = services.Services.Select(ApiMapping.FromApi).ToList();
+        Console.Write(stats ? IpvsAdmFormat.Stats(table, services.ConnectionTableSize)
+            : rate ? IpvsAdmFormat.Rate(table, services.ConnectionTableSize)
+            : IpvsAdmFormat.List(table, services.ConnectionTableSize));
+        return 0;
+    }
+}

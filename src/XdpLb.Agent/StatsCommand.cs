@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text;
+using XdpLb.Api.V1;
+
+namespace XdpLb.Agent;
+
+/// <summary>
+/// `xdplb stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]`:
+/// per-backend packets, bytes, connections (new, active, inactive) with rates, and the
+/// data path's drops by reason. --watch redraws in place every second.
+/// </summary>
+internal static class StatsCommand
+{
+    public const string Usage = "usage: xdplb stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]";
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        string? service = null;
+        bool json = false, watch = false;
+        string socket = RunOptions.DefaultApiSocket;
+        for (int i = 0; i < args.Count; i++)
+        {
+            switch (args[i])
+            {
+                case "--service" when i + 1 < args.Count:
+                    service = args[++i];
+                    break;
+                case "--json":
+                    json = true;
+                    break;
+                case "--watch":
+                    watch = true;
+                    break;
+                case "--api-socket" when i + 1 < args.Count:
+                    socket = args[++i];
+                    break;
+                default:
+                    throw new UsageException($"unknown flag or missing value \"{args[i]}\"\n{Usage}");
+            }
+        }
+        var request = new GetStatsRequest { Service = service ?? "" };
+        if (!watch)
+        {
+            var response = ApiCall.Run(socket, c => c.GetStats(request));
+            Console.Write(json ? ApiCall.Json(response) : Render(response));
+            return 0;
+        }
+        using var stop = new ManualResetEventSlim();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Set(); };
+        do
+        {
+            var response = ApiCall.Run(socket, c => c.GetStats(request));
+            // Home and clear, then the table: a redraw in place.
+            Console.Write("\u001b[H\u001b[2J" + (json ? ApiCall.Json(response) : Render(response)));
+        } while (!stop.Wait(TimeSpan.FromSeconds(1)));
+        return 0;
+    }
+
+    internal static string Render(GetStatsResponse r)
+    {
+        var sb = new StringBuilder();
+        foreach (var s in r.Services)
+        {
+            string name = s.Name.Length > 0 ? $" ({s.Name})" : "";
+            sb.Append(CultureInfo.InvariantCulture, $"{s.Protocol.ToUpperInvariant()} {Endpoint(s.Address, s.Port)}{name} {s.Scheduler}\n");
+            sb.Append(CultureInfo.InvariantCulture,
+                $"  {"backend",-28} {"weight",6} {"conns",8} {"active",7} {"inact",7} {"pkts_in",10} {"pkts_out",10} {"bytes_in",12} {"bytes_out",12} {"cps",6} {"pps_in",8} {"pps_out",8}\n");
+            foreach (var b in s.Backends)
+                sb.Append(CultureInfo.InvariantCulture,
+                    $"  {Endpoint(b.Address, b.Port),-28} {b.Weight,6} {b.Stats.Conns,8} {b.ActiveConns,7} {b.InactiveConns,7} {b.Stats.InPackets,10} {b.Stats.OutPackets,10} {b.Stats.InBytes,12} {b.Stats.OutBytes,12} {b.Rate.Conns,6} {b.Rate.InPackets,8} {b.Rate.OutPackets,8}\n");
+        }
+        sb.Append("drops by reason:\n");
+        foreach (var (name, value) in r.Counters.Where(c => c.Key.StartsWith("drop_", StringComparison.Ordinal) || c.Key == "malformed").OrderBy(c => c.Key))
+            sb.Append(CultureInfo.InvariantCulture, $"  {name,-24} {value,12}\n");
+        return sb.ToString();
+    }
+
+    private static string Endpoint(string address, uint port) => address.Contains(':') ? $"[{address}]:{port}" : $"{address}:{port}";
+}
