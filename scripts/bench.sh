@@ -3,5 +3,11 @@
 # bench/README.md by hand, with the command that produced them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The control-plane bench compares with iptables-restore of kube-proxy's rule set.
+command -v iptables-legacy-restore >/dev/null || PATH="$PATH:/usr/sbin" command -v iptables-legacy-restore >/dev/null || {
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iptables >/dev/null; }
 echo "== BPF fast path (BPF_PROG_TEST_RUN)"
-dotnet run --project bench/XdpLb.Bench -c Release --no-build -- bpf/build/xdp_pass.bpf.o "${BENCH_REPEAT:-1000000}" "${BENCH_NEW_CONNECTIONS:-20000}"
+dotnet run --project bench/XdpLb.Bench -c Release --no-build -- fast-path bpf/build/xdp_pass.bpf.o "${BENCH_REPEAT:-1000000}" "${BENCH_NEW_CONNECTIONS:-20000}"
+echo
+echo "== control plane"
+dotnet run --project bench/XdpLb.Bench -c Release --no-build -- control-plane "$PWD/bin/xdplb" "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}"

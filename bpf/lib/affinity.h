@@ -42,8 +42,10 @@ struct {
 	__type(value, struct affinity);
 } affinity SEC(".maps");
 
+/* Mmapable: the control plane writes it as memory, not one syscall per backend. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 4096);
 	__type(key, __u32);
 	__type(value, struct backend_status);

@@ -62,6 +62,8 @@ internal static class RunCommand
             using var rates = new Timer(_ => view.SampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
             var host = AgentHost.StartAsync(options.ApiSocket, options.MetricsAddress, view, metrics,
                 healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
+            // Parsing a large config leaves a large heap behind; give it back before serving.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)),
                 ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("metrics", options.MetricsAddress));
             stop.Wait();

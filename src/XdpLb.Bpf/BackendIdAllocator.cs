@@ -19,14 +19,18 @@ internal sealed class BackendIdAllocator(uint capacity)
 
     public bool TryGet(ServiceKey service, Backend backend, out uint id) => ids.TryGetValue((service, backend.Address, backend.Port), out id);
 
-    /// <summary>The backend's id; <paramref name="fresh"/> when it was just assigned (its counters must start at zero).</summary>
-    public uint Acquire(ServiceKey service, Backend backend, out bool fresh)
+    /// <summary>
+    /// The backend's id; <paramref name="fresh"/> when it was just assigned (its counters must
+    /// start at zero), <paramref name="reused"/> when it had belonged to another backend.
+    /// </summary>
+    public uint Acquire(ServiceKey service, Backend backend, out bool fresh, out bool reused)
     {
         var key = (service, backend.Address, backend.Port);
-        fresh = false;
+        fresh = reused = false;
         if (ids.TryGetValue(key, out uint id))
             return id;
-        if (released.Count > 0)
+        reused = released.Count > 0;
+        if (reused)
             id = released.Dequeue();
         else if (next < capacity)
             id = next++;

@@ -33,6 +33,20 @@ public sealed unsafe class BpfMap<TKey, TValue>
             BpfException.Check(LibBpf.MapUpdateElem(Fd.Fd, k, v, (ulong)flags), $"updating map {Name}");
     }
 
+    /// <summary>Writes many entries in one syscall (BPF_MAP_UPDATE_BATCH).</summary>
+    public void UpdateBatch(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
+    {
+        if (keys.Length != values.Length)
+            throw new ArgumentException($"{keys.Length} keys but {values.Length} values", nameof(values));
+        if (keys.IsEmpty)
+            return;
+        uint count = (uint)keys.Length;
+        var opts = new BpfMapBatchOpts { Size = (nuint)sizeof(BpfMapBatchOpts) };
+        fixed (TKey* k = keys)
+        fixed (TValue* v = values)
+            BpfException.Check(LibBpf.MapUpdateBatch(Fd.Fd, k, v, &count, &opts), $"updating map {Name} in a batch of {keys.Length}");
+    }
+
     public bool TryLookup(in TKey key, out TValue value)
     {
         TValue result;

@@ -17,6 +17,8 @@ public sealed class XdpDataplane : IDataplane
 {
     private readonly XdpLbProgram program;
     private readonly Dictionary<ServiceKey, AppliedService> applied = new();
+    // The services as applied, kept beside `applied` so the reconciler reads them without a copy.
+    private readonly Dictionary<ServiceKey, Service> appliedServices = new();
     private readonly BackendIdAllocator backendIds;
     private readonly Queue<uint> releasedServiceIds = new();
     // Affinity timeout (seconds) of each persistent service, by service id.
@@ -26,8 +28,9 @@ public sealed class XdpDataplane : IDataplane
     // SlotCounts[g]: how many slots generation g holds in the map now. ListOrder: the
     // service's dests in IPVS list order, which depends on the history of changes.
     // LastWeights: each dest's last non-zero weight, which mh fills its table by (§1.9).
+    // HadTables: the service has used a scheduler with a table, so one may exist to delete.
     private sealed record AppliedService(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder,
-        IReadOnlyDictionary<(IPAddress, ushort), ushort> LastWeights);
+        IReadOnlyDictionary<(IPAddress, ushort), ushort> LastWeights, bool HadTables);
 
     public XdpDataplane(XdpLbProgram program)
     {
@@ -38,7 +41,7 @@ public sealed class XdpDataplane : IDataplane
 
     public ConnectionCollector Collector { get; }
 
-    public IReadOnlyDictionary<ServiceKey, Service> Applied => applied.ToDictionary(e => e.Key, e => e.Value.Service);
+    public IReadOnlyDictionary<ServiceKey, Service> Applied => appliedServices;
 
     /// <summary>Brings the maps to the config (only what differs is written).</summary>
     public SyncResult Apply(LbConfig config) => new Reconciler(this).Sync(config, full: false);
@@ -62,17 +65,21 @@ public sealed class XdpDataplane : IDataplane
         var lastWeights = listOrder.ToDictionary(b => (b.Address, b.Port), b => b.Weight > 0 ? b.Weight
             : previous?.LastWeights.GetValueOrDefault((b.Address, b.Port)) ?? (ushort)0);
         int[] slotCounts = previous?.SlotCounts.ToArray() ?? [0, 0];
-        var next = new AppliedService(id, generation, slotCounts, service, listOrder, lastWeights);
+        var next = new AppliedService(id, generation, slotCounts, service, listOrder, lastWeights,
+            (previous?.HadTables ?? false) || SchedulerTables.Uses(service.Scheduler));
 
         var slots = ExpectedSlots(key, next);
-        foreach (var (slotKey, value) in slots)
-            program.BackendSlots.Update(slotKey, value);
+        program.BackendSlots.UpdateBatch(slots.Select(s => s.Key).ToArray(), slots.Select(s => s.Value).ToArray());
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
         slotCounts[generation] = slots.Count;
-        SchedulerTables.For(service, listOrder, lastWeights).Write(program, new TableKey { ServiceId = id, Generation = generation });
+        var tables = SchedulerTables.For(service, listOrder, lastWeights);
+        // A service that never had a table has none to delete: skip three syscalls.
+        bool hadTables = (previous?.HadTables ?? false) || tables.Any;
+        if (hadTables)
+            tables.Write(program, new TableKey { ServiceId = id, Generation = generation });
         foreach (var b in listOrder)
-            program.BackendStatus.Update(BackendId(key, b), new BackendStatus { ServiceId = id, WeightPlusOne = b.Weight + 1u });
+            program.BackendStatus[BackendId(key, b)] = new BackendStatus { ServiceId = id, WeightPlusOne = b.Weight + 1u };
 
         // The rr and wrr cursors carry over as the kernel's would (a changed service is not reset).
         var state = default(SchedState);
@@ -85,6 +92,7 @@ public sealed class XdpDataplane : IDataplane
         });
         program.Services.Update(ToKey(key), ExpectedServiceValue(next, slots.Count));
         applied[key] = next;
+        appliedServices[key] = service;
         if (service.Persistence > 0)
             persistence[id] = service.Persistence;
         else
@@ -100,9 +108,11 @@ public sealed class XdpDataplane : IDataplane
         for (uint g = 0; g < 2; g++)
         {
             DeleteSlots(previous.Id, g, 0, previous.SlotCounts[g]);
-            SchedulerTables.Delete(program, new TableKey { ServiceId = previous.Id, Generation = g });
+            if (previous.HadTables)
+                SchedulerTables.Delete(program, new TableKey { ServiceId = previous.Id, Generation = g });
         }
         applied.Remove(key);
+        appliedServices.Remove(key);
         persistence.Remove(previous.Id);
         ReleaseRemovedBackends(key, previous.Service, previous.Service with { Backends = [] });
         releasedServiceIds.Enqueue(previous.Id);
@@ -167,7 +177,7 @@ public sealed class XdpDataplane : IDataplane
         {
             if (!backendIds.TryGet(key, gone, out uint id))
                 continue;
-            program.BackendStatus.Update(id, default);
+            program.BackendStatus[id] = default;
             Collector.ExpireBackend(id);
             backendIds.Release(key, gone.Address, gone.Port);
         }
@@ -192,12 +202,12 @@ public sealed class XdpDataplane : IDataplane
 
     private uint AcquireBackendId(ServiceKey service, Backend backend)
     {
-        uint id = backendIds.Acquire(service, backend, out bool fresh);
+        uint id = backendIds.Acquire(service, backend, out bool fresh, out bool reused);
         if (fresh)
-        {
             program.BackendConns[id] = default;
+        // Traffic counters start at zero in a new map; only a reused id carries old ones.
+        if (reused)
             program.BackendTraffic.Clear(id);
-        }
         return id;
     }
 
@@ -235,7 +245,7 @@ public sealed class XdpDataplane : IDataplane
         foreach (var key in program.Affinity.Keys())
             program.Affinity.Delete(key);
         for (uint id = 0; id < program.BackendStatus.MaxEntries; id++)
-            program.BackendStatus.Update(id, default);
+            program.BackendStatus[id] = default;
     }
 
     /// <summary>Everything needed to continue from the maps as they are (saved in --state-dir).</summary>
@@ -256,13 +266,15 @@ public sealed class XdpDataplane : IDataplane
     public void ImportState(XdpDataplaneState state)
     {
         applied.Clear();
+        appliedServices.Clear();
         persistence.Clear();
         foreach (var a in state.Services)
         {
             var service = XdpDataplaneState.FromDto(a.Service);
             var listOrder = a.ListOrder.Select(XdpDataplaneState.FromDto).ToList();
             var lastWeights = listOrder.Select((b, i) => (b, i)).ToDictionary(x => (x.b.Address, x.b.Port), x => a.LastWeights[x.i]);
-            applied[service.Key!] = new AppliedService(a.Id, a.Generation, a.SlotCounts.ToArray(), service, listOrder, lastWeights);
+            applied[service.Key!] = new AppliedService(a.Id, a.Generation, a.SlotCounts.ToArray(), service, listOrder, lastWeights, HadTables: true);
+            appliedServices[service.Key!] = service;
             if (service.Persistence > 0)
                 persistence[a.Id] = service.Persistence;
         }

@@ -27,7 +27,7 @@ public sealed class XdpLbProgram : IDisposable
         Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
         Affinity = obj.Map<AffinityKey, AffinityValue>("affinity");
         Fragments = obj.Map<FragmentKey, FragmentNat>("fragments");
-        BackendStatus = obj.Map<uint, BackendStatus>("backend_status");
+        BackendStatus = obj.MmapArray<BackendStatus>("backend_status");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
         BackendConns = obj.MmapArray<BackendConns>("backend_conns");
@@ -45,7 +45,8 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<FlowKey, FlowValue> Conntrack { get; }
     public BpfMap<AffinityKey, AffinityValue> Affinity { get; }
     public BpfMap<FragmentKey, FragmentNat> Fragments { get; }
-    public BpfMap<uint, BackendStatus> BackendStatus { get; }
+    /// <summary>Each backend id's service and weight, shared with the data path.</summary>
+    public MmapArrayMap<BackendStatus> BackendStatus { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
     public PerCpuArrayMap<BackendTraffic> BackendTraffic { get; }
     /// <summary>Active/inactive connections per backend id, shared with the data path.</summary>
@@ -132,6 +133,7 @@ public sealed class XdpLbProgram : IDisposable
     public void Dispose()
     {
         BackendConns.Dispose();
+        BackendStatus.Dispose();
         obj.Dispose();
     }
 }

@@ -95,3 +95,12 @@ internal struct BpfMapInfo
     [FieldOffset(68)] public uint BtfKeyTypeId;
     [FieldOffset(72)] public uint BtfValueTypeId;
 }
+
+/// <summary>struct bpf_map_batch_opts.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct BpfMapBatchOpts
+{
+    public nuint Size;
+    public ulong ElemFlags;
+    public ulong Flags;
+}
