@@ -38,7 +38,7 @@ internal static class ListCommand
                     json = true;
                     break;
                 case "--api-socket" when i + 1 < args.Count:
-                    socket = args[++i];
+                    socket = Path.GetFullPath(args[++i]);
                     break;
                 default:
                     throw new UsageException($"unknown flag \"{args[i]}\"\n{Usage}");

@@ -89,6 +89,9 @@ internal sealed record RunOptions(
             throw new UsageException($"--config FILE is required (the Kubernetes source is not implemented yet)\n{Usage}");
         if (interfaces.Count == 0)
             throw new UsageException($"at least one --interface IF is required\n{Usage}");
-        return new RunOptions(config, interfaces, dataplane, pinDir, stateDir, detachOnExit, apiSocket, metrics);
+        // Relative paths are taken from the working directory, once: the agent never changes it,
+        // but a unix socket must be bound by an absolute path.
+        return new RunOptions(config, interfaces, dataplane, Path.GetFullPath(pinDir), Path.GetFullPath(stateDir), detachOnExit,
+            Path.GetFullPath(apiSocket), metrics);
     }
 }

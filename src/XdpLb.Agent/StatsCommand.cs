@@ -32,7 +32,7 @@ internal static class StatsCommand
                     watch = true;
                     break;
                 case "--api-socket" when i + 1 < args.Count:
-                    socket = args[++i];
+                    socket = Path.GetFullPath(args[++i]);
                     break;
                 default:
                     throw new UsageException($"unknown flag or missing value \"{args[i]}\"\n{Usage}");
