@@ -75,6 +75,13 @@ public sealed unsafe class BpfMap<TKey, TValue>
         return true;
     }
 
+    /// <summary>Deletes every entry.</summary>
+    public void Clear()
+    {
+        foreach (var key in Keys())
+            Delete(key);
+    }
+
     /// <summary>
     /// Every key, collected first: deleting while walking a hash map with get_next_key
     /// can restart the walk from the beginning.

@@ -232,18 +232,12 @@ public sealed class XdpDataplane : IDataplane
     /// </summary>
     public void ClearServices()
     {
-        foreach (var key in program.Services.Keys())
-            program.Services.Delete(key);
-        foreach (var key in program.BackendSlots.Keys())
-            program.BackendSlots.Delete(key);
-        foreach (var key in program.BucketTables.Keys())
-            program.BucketTables.Delete(key);
-        foreach (var key in program.MaglevTables.Keys())
-            program.MaglevTables.Delete(key);
-        foreach (var key in program.WrrTables.Keys())
-            program.WrrTables.Delete(key);
-        foreach (var key in program.Affinity.Keys())
-            program.Affinity.Delete(key);
+        program.Services.Clear();
+        program.BackendSlots.Clear();
+        program.BucketTables.Clear();
+        program.MaglevTables.Clear();
+        program.WrrTables.Clear();
+        program.Affinity.Clear();
         for (uint id = 0; id < program.BackendStatus.MaxEntries; id++)
             program.BackendStatus[id] = default;
     }
