@@ -69,6 +69,21 @@ public sealed class RestartTests : IDisposable
     }
 
     [Fact]
+    public void WithoutItsStateTheNextAgentRewritesTheServicesAndServes()
+    {
+        File.WriteAllText(configFile, Config);
+        using (var first = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile)))
+            Assert.Equal(0, first.Stop());
+        File.Delete(Path.Combine(topology.Home.StateDir, "xdp-dataplane.json"));
+
+        using var second = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
+
+        Assert.Contains("pinned maps adopted without the state that goes with them", second.Log);
+        var answers = Enumerable.Range(0, 3).Select(_ => topology.Exec(topology.Client, "curl", "-sS", "--max-time", "5", "http://10.96.0.10/").Stdout.Trim());
+        Assert.Equal(["b1", "b2", "b3"], answers.Order());
+    }
+
+    [Fact]
     public void AnIncompatiblePinnedMapIsRefusedWithAClearMessage()
     {
         File.WriteAllText(configFile, Config);
