@@ -65,13 +65,13 @@ internal sealed class AgentMetrics
             }
             foreach (var (counter, value) in program.ReadCounters())
                 Set(outcomes.WithLabels(Bpf.Btf.BtfNames.SnakeCase(counter.ToString())), value);
-            entries.WithLabels("services").Set(program.Services.Keys().Count);
+            entries.WithLabels("services").Set(program.Services.Count());
             capacity.WithLabels("services").Set(program.Services.MaxEntries);
-            entries.WithLabels("conntrack").Set(program.Conntrack.Keys().Count);
+            entries.WithLabels("conntrack").Set(program.Conntrack.Count());
             capacity.WithLabels("conntrack").Set(program.Conntrack.MaxEntries);
-            entries.WithLabels("backend_slots").Set(program.BackendSlots.Keys().Count);
+            entries.WithLabels("backend_slots").Set(program.BackendSlots.Count());
             capacity.WithLabels("backend_slots").Set(program.BackendSlots.MaxEntries);
-            entries.WithLabels("affinity").Set(program.Affinity.Keys().Count);
+            entries.WithLabels("affinity").Set(program.Affinity.Count());
             capacity.WithLabels("affinity").Set(program.Affinity.MaxEntries);
         }));
     }

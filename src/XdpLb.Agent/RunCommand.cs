@@ -115,7 +115,7 @@ internal static class RunCommand
         }
         dataplane.ImportState(state);
         Log.Info("adopted the pinned maps and the state of the previous agent", ("bpf_pin_dir", pinDir),
-            ("services", state.Services.Length), ("connections", program.Conntrack.Keys().Count / 2));
+            ("services", state.Services.Length), ("connections", program.Conntrack.Count() / 2));
     }
 
     internal static LbConfig ReadConfig(string path)

@@ -57,41 +57,71 @@ public sealed class ConnectionCollector(XdpLbProgram program, Func<uint, uint> p
     /// Expires every connection to a backend and drops its affinity templates (IPVS
     /// expire_nodest_conn=1 on removal).
     /// </summary>
-    public int ExpireBackend(uint backendId)
+    public int ExpireBackend(uint backendId) => ExpireBackends(new HashSet<uint> { backendId });
+
+    /// <summary>The same for several backends in one pass over the table.</summary>
+    public int ExpireBackends(IReadOnlySet<uint> backendIds)
     {
-        int expired = Collect((_, v) => v.BackendId == backendId, expireIdle: false, Libc.MonotonicNanoseconds(), null);
-        ExpireTemplates(t => t.Value.Backend.Id == backendId);
+        if (backendIds.Count == 0)
+            return 0;
+        int expired = Collect((_, v) => backendIds.Contains(v.BackendId), expireIdle: false, Libc.MonotonicNanoseconds(), null);
+        ExpireTemplates(t => backendIds.Contains(t.Value.Backend.Id));
         return expired;
     }
 
     private void ExpireTemplates(Func<KeyValuePair<AffinityKey, AffinityValue>, bool> due)
     {
-        foreach (var template in program.Affinity.Entries().Where(due).ToList())
-            program.Affinity.Delete(template.Key);
+        var expired = new List<AffinityKey>();
+        program.Affinity.ForEachBatch((keys, values) =>
+        {
+            for (int i = 0; i < keys.Length; i++)
+                if (due(new KeyValuePair<AffinityKey, AffinityValue>(keys[i], values[i])))
+                    expired.Add(keys[i]);
+        });
+        foreach (var key in expired)
+            program.Affinity.Delete(key);
     }
 
     // controlling: collects the template keys that live connections of persistent services hold.
     private int Collect(Func<FlowKey, FlowValue, bool> select, bool expireIdle, ulong now, HashSet<AffinityKey>? controlling)
     {
-        int expired = 0;
-        foreach (var key in program.Conntrack.Keys())
+        // Read in batches, decide, then delete: a million connections cost a few hundred
+        // syscalls to read, and deletions only for what expires.
+        var due = new List<(FlowKey Key, FlowValue Flow)>();
+        var orphanCandidates = new List<(FlowKey Key, FlowValue Flow)>();
+        program.Conntrack.ForEachBatch((keys, flows) =>
         {
-            if (!program.Conntrack.TryLookup(key, out var flow))
-                continue;
-            ulong idle = now > flow.LastSeenNs ? now - flow.LastSeenNs : 0;
-            if (flow.Direction == FlowDirection.Reply)
+            for (int i = 0; i < keys.Length; i++)
             {
-                var request = RequestKey(key, flow);
-                if (!program.Conntrack.TryLookup(request, out _) && idle > OrphanNs)
-                    program.Conntrack.Delete(key);
-                continue;
+                var key = keys[i];
+                var flow = flows[i];
+                ulong idle = now > flow.LastSeenNs ? now - flow.LastSeenNs : 0;
+                if (flow.Direction == FlowDirection.Reply)
+                {
+                    if (idle > OrphanNs)
+                        orphanCandidates.Add((key, flow));
+                    continue;
+                }
+                if (select(key, flow) || (expireIdle && idle > (ulong)TimeoutOf(key.Proto, flow.State).Ticks * 100))
+                    due.Add((key, flow));
+                else if (controlling is not null && persistenceOf(flow.ServiceId) > 0)
+                    controlling.Add(new AffinityKey { Client = key.SourceAddr, Vip = key.DestAddr, Vport = key.DestPort, Proto = key.Proto, Family = key.Family });
             }
-            bool due = select(key, flow) || (expireIdle && idle > (ulong)TimeoutOf(key.Proto, flow.State).Ticks * 100);
-            if (due && Expire(key, flow))
+        });
+        int expired = 0;
+        foreach (var (key, flow) in due)
+        {
+            // Re-read: a packet may have refreshed it since the batch was read.
+            if (!program.Conntrack.TryLookup(key, out var current))
+                continue;
+            ulong idle = now > current.LastSeenNs ? now - current.LastSeenNs : 0;
+            bool still = select(key, current) || idle > (ulong)TimeoutOf(key.Proto, current.State).Ticks * 100;
+            if (still && Expire(key, current))
                 expired++;
-            else if (!due && controlling is not null && persistenceOf(flow.ServiceId) > 0)
-                controlling.Add(new AffinityKey { Client = key.SourceAddr, Vip = key.DestAddr, Vport = key.DestPort, Proto = key.Proto, Family = key.Family });
         }
+        foreach (var (key, flow) in orphanCandidates)
+            if (!program.Conntrack.TryLookup(RequestKey(key, flow), out _))
+                program.Conntrack.Delete(key);
         return expired;
     }
 

@@ -173,14 +173,15 @@ public sealed class XdpDataplane : IDataplane
     private void ReleaseRemovedBackends(ServiceKey key, Service before, Service after)
     {
         var kept = after.Backends.Select(b => (b.Address, b.Port)).ToHashSet();
-        foreach (var gone in before.Backends.Where(b => !kept.Contains((b.Address, b.Port))))
-        {
-            if (!backendIds.TryGet(key, gone, out uint id))
-                continue;
+        var gone = new List<(Backend Backend, uint Id)>();
+        foreach (var b in before.Backends.Where(b => !kept.Contains((b.Address, b.Port))))
+            if (backendIds.TryGet(key, b, out uint id))
+                gone.Add((b, id));
+        foreach (var (_, id) in gone)
             program.BackendStatus[id] = default;
-            Collector.ExpireBackend(id);
-            backendIds.Release(key, gone.Address, gone.Port);
-        }
+        Collector.ExpireBackends(gone.Select(g => g.Id).ToHashSet());
+        foreach (var (b, _) in gone)
+            backendIds.Release(key, b.Address, b.Port);
     }
 
     // ip_vs_wrr's (cl, cw) after the steps, each running the dest_changed hook.

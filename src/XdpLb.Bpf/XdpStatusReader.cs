@@ -42,22 +42,26 @@ public static class XdpStatusReader
     {
         ulong now = Interop.Libc.MonotonicNanoseconds();
         var result = new List<ConnectionEntry>();
-        foreach (var (key, flow) in program.Conntrack.Entries())
+        program.Conntrack.ForEachBatch((keys, flows) =>
         {
-            if (flow.Direction != FlowDirection.Request)
-                continue;
-            var family = key.Family == 2 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
-            var timeout = dataplane.Collector.TimeoutOf(key.Proto, flow.State);
-            var idle = TimeSpan.FromTicks((long)((now - Math.Min(now, flow.LastSeenNs)) / 100));
-            var left = timeout > idle ? timeout - idle : TimeSpan.Zero;
-            result.Add(new ConnectionEntry(
-                key.Proto == 17 ? Protocol.Udp : Protocol.Tcp,
-                TimeSpan.FromSeconds(Math.Floor(left.TotalSeconds)),
-                key.Proto == 17 ? "UDP" : StateName(flow.State),
-                key.SourceAddr.ToIPAddress(family), NetworkOrder.HostPort(key.SourcePort),
-                key.DestAddr.ToIPAddress(family), NetworkOrder.HostPort(key.DestPort),
-                flow.NatAddr.ToIPAddress(family), NetworkOrder.HostPort(flow.NatPort)));
-        }
+            for (int i = 0; i < keys.Length; i++)
+            {
+                var (key, flow) = (keys[i], flows[i]);
+                if (flow.Direction != FlowDirection.Request)
+                    continue;
+                var family = key.Family == 2 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
+                var timeout = dataplane.Collector.TimeoutOf(key.Proto, flow.State);
+                var idle = TimeSpan.FromTicks((long)((now - Math.Min(now, flow.LastSeenNs)) / 100));
+                var left = timeout > idle ? timeout - idle : TimeSpan.Zero;
+                result.Add(new ConnectionEntry(
+                    key.Proto == 17 ? Protocol.Udp : Protocol.Tcp,
+                    TimeSpan.FromSeconds(Math.Floor(left.TotalSeconds)),
+                    key.Proto == 17 ? "UDP" : StateName(flow.State),
+                    key.SourceAddr.ToIPAddress(family), NetworkOrder.HostPort(key.SourcePort),
+                    key.DestAddr.ToIPAddress(family), NetworkOrder.HostPort(key.DestPort),
+                    flow.NatAddr.ToIPAddress(family), NetworkOrder.HostPort(flow.NatPort)));
+            }
+        });
         return result;
     }
 

@@ -92,6 +92,22 @@ public sealed class ConnectionTrackingTests
     }
 
     [Fact]
+    public void TablesLargerThanOneReadBatchAreCollectedWhole()
+    {
+        var config = DataPathHarness.Config(DataPathHarness.WebService(Protocol.Udp)) with { Limits = new Limits(4, 16, 12_000) };
+        using var dp = new DataPathHarness(config);
+        for (int i = 0; i < 10_000; i++)
+            dp.Run(new PacketBuilder { Source = new IPAddress(new byte[] { 10, 7, (byte)(i >> 8), (byte)i }), Destination = DataPathHarness.Vip, Protocol = PacketBuilder.Udp, DestPort = 80 }.Build());
+        Assert.Equal(20_000, dp.Program.Conntrack.Count());
+
+        Assert.Equal(0, dp.Dataplane.Collector.CollectExpired());
+        Assert.Equal(10_000, dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(301)));
+
+        Assert.Equal(0, dp.Program.Conntrack.Count());
+        Assert.All(B, b => Assert.Equal(default, dp.Program.BackendConns[dp.Dataplane.BackendId(new ServiceKey(DataPathHarness.Vip, 80, Protocol.Udp), new Backend(b, 8080))]));
+    }
+
+    [Fact]
     public void ConfiguredTimeoutsApply()
     {
         var config = DataPathHarness.Config(DataPathHarness.WebService(Protocol.Udp)) with { Timeouts = new Timeouts(Tcp: 900, TcpFin: 120, Udp: 5) };

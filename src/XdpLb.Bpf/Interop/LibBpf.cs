@@ -76,6 +76,9 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Library, EntryPoint = "bpf_map_update_batch")]
     internal static partial int MapUpdateBatch(int fd, void* keys, void* values, uint* count, BpfMapBatchOpts* opts);
 
+    [LibraryImport(Library, EntryPoint = "bpf_map_lookup_batch")]
+    internal static partial int MapLookupBatch(int fd, void* inBatch, void* outBatch, void* keys, void* values, uint* count, BpfMapBatchOpts* opts);
+
     [LibraryImport(Library, EntryPoint = "bpf_map_get_next_key")]
     internal static partial int MapGetNextKey(int fd, void* key, void* nextKey);
 
