@@ -36,6 +36,46 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
         }
     }
 
+    /// <summary>
+    /// The values of indexes [0, count), each summed over the CPUs by <paramref name="sum"/>,
+    /// read in batches (BPF_MAP_LOOKUP_BATCH) rather than one syscall per index.
+    /// </summary>
+    public TValue[] ReadSummed(uint count, Func<TValue, TValue, TValue> sum, int batchSize = 1024)
+    {
+        var result = new TValue[count];
+        var keys = new uint[batchSize];
+        byte[] buffer = new byte[(long)stride * cpus * batchSize];
+        uint inBatch = 0, outBatch = 0;
+        bool first = true;
+        var opts = new BpfMapBatchOpts { Size = (nuint)sizeof(BpfMapBatchOpts) };
+        while (true)
+        {
+            uint n = (uint)batchSize;
+            int rc;
+            fixed (uint* k = keys)
+            fixed (byte* v = buffer)
+                rc = LibBpf.MapLookupBatch(Fd.Fd, first ? null : &inBatch, &outBatch, k, v, &n, &opts);
+            if (rc < 0 && rc != -2 /* ENOENT: the end */)
+                BpfException.Check(rc, $"reading map {Name} in batches");
+            fixed (byte* v = buffer)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    if (keys[i] >= count)
+                        return result;
+                    TValue total = default;
+                    for (int cpu = 0; cpu < cpus; cpu++)
+                        total = sum(total, Unsafe.Read<TValue>(v + ((long)i * cpus + cpu) * stride));
+                    result[keys[i]] = total;
+                }
+            }
+            if (rc < 0)
+                return result;
+            inBatch = outBatch;
+            first = false;
+        }
+    }
+
     public void Clear(uint index)
     {
         byte[] buffer = new byte[stride * cpus];

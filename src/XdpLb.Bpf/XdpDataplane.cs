@@ -48,6 +48,9 @@ public sealed class XdpDataplane : IDataplane
 
     public void SetTimeouts(Timeouts timeouts) => Collector.Timeouts = timeouts;
 
+    /// <summary>One past the highest backend id in use: the range counters need to be read for.</summary>
+    public uint BackendIdLimit => backendIds.Next;
+
     /// <summary>The id the data path counts a service's backend under.</summary>
     public uint BackendId(ServiceKey service, Backend backend) =>
         backendIds.TryGet(service, backend, out uint id) ? id : throw new KeyNotFoundException($"{backend} is not a backend of {service}");

@@ -127,6 +127,9 @@ public sealed class XdpLbProgram : IDisposable
         return result;
     }
 
+    /// <summary>Traffic counters of backend ids [0, count), summed over CPUs, read in batches.</summary>
+    public BackendTraffic[] ReadAllTraffic(uint count) => BackendTraffic.ReadSummed(count, (a, b) => a + b);
+
     /// <summary>One backend's traffic counters summed over CPUs.</summary>
     public BackendTraffic ReadTraffic(uint backendId) => BackendTraffic.Lookup(backendId).Aggregate(default(BackendTraffic), (a, b) => a + b);
 

@@ -11,16 +11,18 @@ public static class XdpStatusReader
     /// <summary>Backend counters by (service, backend address, port), for rates.</summary>
     public static Dictionary<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters> BackendCounters(XdpLbProgram program, XdpDataplane dataplane)
     {
+        var traffic = program.ReadAllTraffic(dataplane.BackendIdLimit);
         var result = new Dictionary<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters>();
         foreach (var (key, service) in dataplane.Applied)
             foreach (var b in service.Backends)
-                result[(key, b.Address, b.Port)] = Traffic(program.ReadTraffic(dataplane.BackendId(key, b)));
+                result[(key, b.Address, b.Port)] = Traffic(traffic[dataplane.BackendId(key, b)]);
         return result;
     }
 
     public static List<VirtualServer> Services(XdpLbProgram program, XdpDataplane dataplane,
         Func<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters> rateOf)
     {
+        var traffic = program.ReadAllTraffic(dataplane.BackendIdLimit);
         var services = new List<VirtualServer>();
         foreach (var (key, service) in dataplane.Applied)
         {
@@ -29,7 +31,7 @@ public static class XdpStatusReader
                 uint id = dataplane.BackendId(key, b);
                 var conns = program.BackendConns[id];
                 return new RealServer(b.Address, b.Port, service.Forwarding, b.Weight, conns.Active, conns.Inactive,
-                    Traffic(program.ReadTraffic(id)), rateOf((key, b.Address, b.Port)));
+                    Traffic(traffic[id]), rateOf((key, b.Address, b.Port)));
             }).ToList();
             services.Add(new VirtualServer(service.Protocol, key.Address, key.Port, service.Scheduler, service.Flags, service.Persistence, dests,
                 dests.Aggregate(new TrafficCounters(), (sum, d) => sum + d.Stats),

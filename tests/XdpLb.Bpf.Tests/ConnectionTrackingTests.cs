@@ -182,7 +182,9 @@ public sealed class ConnectionTrackingTests
         dp.Run(data.Build());
         dp.Run(reply.Build());
 
-        var traffic = dp.Program.ReadTraffic(dp.Dataplane.BackendId(new ServiceKey(DataPathHarness.Vip, 80, Protocol.Tcp), new Backend(B[2], 8080)));
+        uint id = dp.Dataplane.BackendId(new ServiceKey(DataPathHarness.Vip, 80, Protocol.Tcp), new Backend(B[2], 8080));
+        var traffic = dp.Program.ReadTraffic(id);
+        Assert.Equal(traffic, dp.Program.ReadAllTraffic(dp.Dataplane.BackendIdLimit)[id]);   // the batched read agrees
 
         Assert.Equal(1UL, traffic.Conns);
         Assert.Equal(2UL, traffic.PacketsIn);
