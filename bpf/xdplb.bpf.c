@@ -9,6 +9,7 @@
 #include "lib/affinity.h"
 #include "lib/fragments.h"
 #include "lib/icmp_nat.h"
+#include "lib/source_ranges.h"
 #include "lib/sched.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
@@ -92,6 +93,10 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 	__u32 state = 0;
 	int created;
 
+	if (!source_allowed(svc, &pkt->flow.saddr)) {
+		count(CNT_DROP_SOURCE_RANGE);
+		return XDP_DROP;
+	}
 	/* As IPVS without sloppy_tcp: only a SYN (without RST) may open a TCP connection. */
 	if (pkt->tcp) {
 		if (!(pkt->tcp->syn && !pkt->tcp->rst)) {

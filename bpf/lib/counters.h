@@ -26,6 +26,7 @@ enum lb_counter {
 	CNT_NAT_FRAGMENT,         /* later fragments rewritten as their first */
 	CNT_NAT_ICMP_ERROR,       /* ICMP/ICMPv6 errors about a NATed flow, translated */
 	CNT_PASS_SCTP,            /* SCTP: the XDP data path does not balance it; left to the stack */
+	CNT_DROP_SOURCE_RANGE,    /* a new connection from outside the service's sourceRanges */
 	CNT_MAX,
 };
 

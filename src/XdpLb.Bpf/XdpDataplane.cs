@@ -76,6 +76,7 @@ public sealed class XdpDataplane : IDataplane
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
         slotCounts[generation] = slots.Count;
+        AddSourceRanges(id, service.SourceRanges);
         var tables = SchedulerTables.For(service, listOrder, lastWeights);
         // A service that never had a table has none to delete: skip three syscalls.
         bool hadTables = (previous?.HadTables ?? false) || tables.Any;
@@ -101,7 +102,10 @@ public sealed class XdpDataplane : IDataplane
         else
             persistence.Remove(id);
         if (previous is not null)
+        {
+            RemoveSourceRanges(id, previous.Service.SourceRanges, service.SourceRanges);
             ReleaseRemovedBackends(key, previous.Service, service);
+        }
     }
 
     public void RemoveService(ServiceKey key)
@@ -114,6 +118,7 @@ public sealed class XdpDataplane : IDataplane
             if (previous.HadTables)
                 SchedulerTables.Delete(program, new TableKey { ServiceId = previous.Id, Generation = g });
         }
+        RemoveSourceRanges(previous.Id, previous.Service.SourceRanges, []);
         applied.Remove(key);
         appliedServices.Remove(key);
         persistence.Remove(previous.Id);
@@ -123,7 +128,7 @@ public sealed class XdpDataplane : IDataplane
 
     /// <summary>
     /// Services whose live entries differ from what was applied: the service entry, the
-    /// live generation's slots, and its scheduler table. (Scheduler positions and counters
+    /// live generation's slots, its scheduler table and its source ranges. (Scheduler positions and counters
     /// move with traffic and are not compared.)
     /// </summary>
     public IReadOnlyList<ServiceKey> FindDrift()
@@ -134,7 +139,8 @@ public sealed class XdpDataplane : IDataplane
             var slots = ExpectedSlots(key, a);
             bool same = program.Services.TryLookup(ToKey(key), out var value) && value.Equals(ExpectedServiceValue(a, slots.Count))
                 && slots.All(s => program.BackendSlots.TryLookup(s.Key, out var actual) && actual.Equals(s.Value))
-                && SchedulerTables.For(a.Service, a.ListOrder, a.LastWeights).Matches(program, new TableKey { ServiceId = a.Id, Generation = a.Generation });
+                && SchedulerTables.For(a.Service, a.ListOrder, a.LastWeights).Matches(program, new TableKey { ServiceId = a.Id, Generation = a.Generation })
+                && a.Service.SourceRanges.All(r => program.SourceRanges.TryLookup(RangeKey(a.Id, r), out _));
             if (!same)
                 drifted.Add(key);
         }
@@ -168,7 +174,8 @@ public sealed class XdpDataplane : IDataplane
         BackendCount = (uint)slotCount,
         Generation = a.Generation,
         Scheduler = (byte)a.Service.Scheduler,
-        Flags = (byte)(ServiceFlags(a.Service) | (a.Service.Persistence > 0 ? PersistentFlag : 0)),
+        Flags = (byte)(ServiceFlags(a.Service) | (a.Service.Persistence > 0 ? PersistentFlag : 0)
+            | (a.Service.SourceRanges.Count > 0 ? SourceRangesFlag : 0)),
     };
 
     // A removed backend's connections are expired at once, as kube-proxy configures IPVS
@@ -196,6 +203,28 @@ public sealed class XdpDataplane : IDataplane
     }
 
     private const int PersistentFlag = 0x01; // IP_VS_SVC_F_PERSISTENT
+    private const int SourceRangesFlag = 0x80; // xdplb's own: the service has sourceRanges
+
+    // A service's ranges go into the trie before its entry says to check them, and leave it
+    // only after the entry stopped listing them, so no packet meets a half-written set.
+    private void AddSourceRanges(uint serviceId, IReadOnlyList<string> ranges)
+    {
+        foreach (var range in ranges)
+            program.SourceRanges.Update(RangeKey(serviceId, range), 1);
+    }
+
+    private void RemoveSourceRanges(uint serviceId, IReadOnlyList<string> before, IReadOnlyList<string> after)
+    {
+        var kept = after.Select(r => RangeKey(serviceId, r)).ToHashSet();
+        foreach (var key in before.Select(r => RangeKey(serviceId, r)).Where(k => !kept.Contains(k)))
+            program.SourceRanges.Delete(key);
+    }
+
+    private static SourceRangeKey RangeKey(uint serviceId, string cidr)
+    {
+        var network = IPNetwork.Parse(cidr);
+        return new SourceRangeKey { Prefixlen = 32u + (uint)network.PrefixLength, ServiceId = serviceId, Addr = LbAddr.From(network.BaseAddress) };
+    }
 
     // IPVS's svc flag bits: SCHED1 (0x08) is sh-/mh-fallback, SCHED2 (0x10) sh-/mh-port.
     private static byte ServiceFlags(Service service) => (byte)service.Flags.Aggregate(0, (flags, f) => flags | f switch
@@ -242,6 +271,7 @@ public sealed class XdpDataplane : IDataplane
         program.MaglevTables.Clear();
         program.WrrTables.Clear();
         program.Affinity.Clear();
+        program.SourceRanges.Clear();
         for (uint id = 0; id < program.BackendStatus.MaxEntries; id++)
             program.BackendStatus[id] = default;
     }

@@ -29,8 +29,6 @@ public static class XdpDataplaneSupport
                 Refuse("nodePort", "true");
             if (s.ExternalTrafficPolicy != TrafficPolicy.Cluster)
                 Refuse("externalTrafficPolicy", Names.Of(s.ExternalTrafficPolicy));
-            if (s.SourceRanges.Count > 0)
-                Refuse("sourceRanges", string.Join(",", s.SourceRanges));
             foreach (var b in s.Backends.Where(b => b.Local))
                 Refuse($"backends ({b}).local", "true");
         }

@@ -27,6 +27,7 @@ public sealed class XdpLbProgram : IDisposable
         Conntrack = obj.Map<FlowKey, FlowValue>("conntrack");
         Affinity = obj.Map<AffinityKey, AffinityValue>("affinity");
         Fragments = obj.Map<FragmentKey, FragmentNat>("fragments");
+        SourceRanges = obj.Map<SourceRangeKey, byte>("source_ranges");
         BackendStatus = obj.MmapArray<BackendStatus>("backend_status");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
@@ -45,6 +46,7 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<FlowKey, FlowValue> Conntrack { get; }
     public BpfMap<AffinityKey, AffinityValue> Affinity { get; }
     public BpfMap<FragmentKey, FragmentNat> Fragments { get; }
+    public BpfMap<SourceRangeKey, byte> SourceRanges { get; }
     /// <summary>Each backend id's service and weight, shared with the data path.</summary>
     public MmapArrayMap<BackendStatus> BackendStatus { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
@@ -66,7 +68,7 @@ public sealed class XdpLbProgram : IDisposable
     public static readonly string[] PinnedMaps =
     [
         "services", "backend_slots", "sched_states", "bucket_tables", "maglev_tables", "wrr_tables", "conntrack",
-        "affinity", "fragments", "backend_status", "backend_conns", "backend_traffic", "counters",
+        "affinity", "fragments", "source_ranges", "backend_status", "backend_conns", "backend_traffic", "counters",
     ];
 
     /// <summary>True when every map came from the pin directory: an earlier agent's state is being adopted.</summary>
@@ -99,6 +101,8 @@ public sealed class XdpLbProgram : IDisposable
             obj.SetMaxEntries("backend_status", limits.Backends);
             // At most one affinity template per connection.
             obj.SetMaxEntries("affinity", limits.Connections);
+            // Ranges are few per service; room for two per service, and at least 65,536.
+            obj.SetMaxEntries("source_ranges", Math.Max(65_536u, checked(limits.Services * 2)));
             // One entry per direction of each connection.
             obj.SetMaxEntries("conntrack", checked(limits.Connections * 2));
             try

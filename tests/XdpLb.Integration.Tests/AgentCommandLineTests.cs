@@ -15,7 +15,7 @@ public sealed class AgentCommandLineTests : IDisposable
     }
 
     [Theory]
-    [InlineData("sourceRanges: [10.0.0.0/8]", "service \"web\"", "sourceRanges", "10.0.0.0/8")]
+    [InlineData("forwarding: tun", "service \"web\"", "forwarding", "tun")]
     [InlineData("scheduler: fastest", "services[0] \"web\"", "scheduler", "fastest")]
     [InlineData("forwarding: dr", "service \"web\"", "forwarding", "dr")]
     [InlineData("externalTrafficPolicy: local", "service \"web\"", "externalTrafficPolicy", "local")]

@@ -22,5 +22,6 @@ public enum Counter : uint
     NatFragment,
     NatIcmpError,
     PassSctp,
+    DropSourceRange,
     Max,
 }

@@ -115,3 +115,12 @@ public struct SchedState
     /// <summary>ip_vs_wrr's position: cursor + 1 (0: list head) in the low 32 bits, cw in the high 32.</summary>
     public ulong WrrPosition;
 }
+
+/// <summary>struct source_range_key (bpf/lib/source_ranges.h): an LPM-trie key, service id then address.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct SourceRangeKey
+{
+    public uint Prefixlen;
+    public uint ServiceId;
+    public LbAddr Addr;
+}

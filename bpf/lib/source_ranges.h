@@ -1,0 +1,37 @@
+/* A service's allowed client ranges (kube-proxy's loadBalancerSourceRanges, the config's
+ * sourceRanges): one longest-prefix-match trie for all services, keyed by the service id
+ * then the client address, so a lookup costs the same whatever the number of ranges. */
+#pragma once
+
+#include "common.h"
+#include "maps.h"
+
+/* Set by the control plane on services that have ranges; the others skip the lookup. */
+#define SVC_F_SOURCE_RANGES 0x80
+
+struct source_range_key {
+	__u32 prefixlen; /* 32 (the service id) + the range's prefix length */
+	__u32 service_id;
+	struct lb_addr addr;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct source_range_key);
+	__type(value, __u8);
+} source_ranges SEC(".maps");
+
+static __always_inline int source_allowed(const struct service *svc, const struct lb_addr *client)
+{
+	struct source_range_key key = {
+		.prefixlen = 32 + 128,
+		.service_id = svc->id,
+		.addr = *client,
+	};
+
+	if (!(svc->flags & SVC_F_SOURCE_RANGES))
+		return 1;
+	return bpf_map_lookup_elem(&source_ranges, &key) != 0;
+}
