@@ -36,7 +36,10 @@ public sealed record XdpDataplaneState(
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         string temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, Json));
+        // Streamed: for 10,000 services the file is tens of MB, which as one string would
+        // grow the agent's heap for good.
+        using (var file = File.Create(temporary))
+            JsonSerializer.Serialize(file, this, Json);
         File.Move(temporary, path, overwrite: true); // atomic: a crash leaves the old file or the new one
     }
 
@@ -50,7 +53,9 @@ public sealed record XdpDataplaneState(
         }
         try
         {
-            var state = JsonSerializer.Deserialize<XdpDataplaneState>(File.ReadAllText(path), Json);
+            XdpDataplaneState? state;
+            using (var file = File.OpenRead(path))
+                state = JsonSerializer.Deserialize<XdpDataplaneState>(file, Json);
             if (state is null || state.Version != CurrentVersion)
             {
                 problem = $"{path} has version {state?.Version}, this agent reads {CurrentVersion}";
