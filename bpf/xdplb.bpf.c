@@ -52,6 +52,10 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 		f->last_seen_ns = now;
 	conn_track(pkt, conn_owner(pkt, f), reply);
 	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
+	if (f->flags & FLOW_F_DIRECT) {
+		count(CNT_FWD_DIRECT);
+		return forward_direct(ctx, pkt, &addr);
+	}
 	if (pkt->fragment == FRAG_FIRST)
 		fragment_remember(pkt, f);
 	if (reply) {
@@ -91,6 +95,7 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 	struct backend *be;
 	struct flow *f;
 	__u32 state = 0;
+	__u8 flags = svc->flags & SVC_F_DIRECT ? FLOW_F_DIRECT : 0;
 	int created;
 
 	if (!source_allowed(svc, &pkt->flow.saddr)) {
@@ -113,7 +118,7 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 			count(CNT_PASS_NO_FLOW_NON_SYN);
 			return XDP_PASS;
 		}
-		state = tcp_next_state(TCP_S_NONE, 0, pkt->tcp);
+		state = tcp_next_state(TCP_S_NONE, flags ? TCP_TABLE_INPUT_ONLY : TCP_TABLE_INPUT, pkt->tcp);
 	}
 	be = pick_backend(svc, &pkt->flow);
 	if (!be) {
@@ -126,7 +131,7 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		count(CNT_TX_PORT_UNREACH);
 		return rc;
 	}
-	f = flow_create(&pkt->flow, be, svc->id, state, &created);
+	f = flow_create(&pkt->flow, be, svc->id, state, flags, &created);
 	if (!f) {
 		count(CNT_DROP_CONNTRACK_FULL);
 		return XDP_DROP;
@@ -135,6 +140,10 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		count(CNT_NEW_FLOW);
 		conn_opened(f->backend_id, state);
 		backend_count_packet(f->backend_id, 0, pkt->ip_len, 1);
+		if (f->flags & FLOW_F_DIRECT) {
+			count(CNT_FWD_DIRECT);
+			return forward_direct(ctx, pkt, &f->nat_addr);
+		}
 		if (pkt->fragment == FRAG_FIRST)
 			fragment_remember(pkt, f);
 		/* The packet that opened the connection is counted above; forward it as is. */

@@ -52,3 +52,5 @@ enum lb_scheduler {
 /* IPVS service flags (uapi ip_vs.h): SCHED1 is sh-/mh-fallback, SCHED2 sh-/mh-port. */
 #define SVC_F_SCHED_FALLBACK 0x08
 #define SVC_F_SCHED_PORT     0x10
+/* xdplb's own: forwarding "dr" (IPVS's Route), MAC rewrite only. */
+#define SVC_F_DIRECT         0x40

@@ -28,7 +28,8 @@ static __always_inline void conn_track(const struct packet *pkt, struct flow *ow
 	if (!pkt->tcp || !owner)
 		return;
 	old = owner->state;
-	next = tcp_next_state(old, reply, pkt->tcp);
+	next = tcp_next_state(old, reply ? TCP_TABLE_OUTPUT
+			       : owner->flags & FLOW_F_DIRECT ? TCP_TABLE_INPUT_ONLY : TCP_TABLE_INPUT, pkt->tcp);
 	if (next != old && __sync_val_compare_and_swap(&owner->state, old, next) == old)
 		backend_conns_transition(owner->backend_id, old, next);
 }

@@ -27,6 +27,7 @@ enum lb_counter {
 	CNT_NAT_ICMP_ERROR,       /* ICMP/ICMPv6 errors about a NATed flow, translated */
 	CNT_PASS_SCTP,            /* SCTP: the XDP data path does not balance it; left to the stack */
 	CNT_DROP_SOURCE_RANGE,    /* a new connection from outside the service's sourceRanges */
+	CNT_FWD_DIRECT,           /* direct routing: sent to the backend's MAC, addresses kept */
 	CNT_MAX,
 };
 

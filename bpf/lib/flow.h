@@ -15,6 +15,10 @@ struct flow_key {
 	__u16 reserved;
 };
 
+/* Direct routing: the packet keeps its addresses and goes to the backend's MAC; replies
+ * bypass the balancer, so there is no reply entry and IPVS's INPUT_ONLY state table applies. */
+#define FLOW_F_DIRECT 0x01
+
 enum flow_direction {
 	FLOW_REQUEST = 0, /* client -> VIP: rewrite destination to the backend */
 	FLOW_REPLY = 1,   /* backend -> client: rewrite source to the VIP */
@@ -24,7 +28,7 @@ struct flow {
 	struct lb_addr nat_addr; /* REQUEST: backend address; REPLY: VIP */
 	__u16 nat_port;          /* network byte order */
 	__u8 direction;          /* enum flow_direction */
-	__u8 reserved;
+	__u8 flags;              /* FLOW_F_* */
 	__u32 state;             /* enum tcp_state, request entry only (32 bits for cmpxchg); UDP: 0 */
 	__u32 backend_id;
 	__u32 service_id;
@@ -70,7 +74,7 @@ static __always_inline void flow_request_key(struct flow_key *req, const struct 
  * to use: ours (*created = 1), or the one another CPU inserted first for the same flow (a
  * retransmitted SYN racing its original). NULL when the table is full. */
 static __always_inline struct flow *flow_create(const struct flow_key *req, const struct backend *be,
-						__u32 service_id, __u32 state, int *created)
+						__u32 service_id, __u32 state, __u8 flags, int *created)
 {
 	struct flow_key rev = {};
 	struct flow entry = {};
@@ -80,6 +84,7 @@ static __always_inline struct flow *flow_create(const struct flow_key *req, cons
 	entry.nat_addr = be->addr;
 	entry.nat_port = be->port;
 	entry.direction = FLOW_REQUEST;
+	entry.flags = flags;
 	entry.state = state;
 	entry.backend_id = be->id;
 	entry.service_id = service_id;
@@ -89,6 +94,10 @@ static __always_inline struct flow *flow_create(const struct flow_key *req, cons
 		return bpf_map_lookup_elem(&conntrack, req);
 	if (err)
 		return 0;
+	if (flags & FLOW_F_DIRECT) {
+		*created = 1;
+		return bpf_map_lookup_elem(&conntrack, req);
+	}
 
 	flow_reverse_key(&rev, req, be);
 	entry.nat_addr = req->daddr;

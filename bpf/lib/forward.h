@@ -29,7 +29,9 @@ static __always_inline int forward_l2(struct xdp_md *ctx, struct ethhdr *eth,
 	return bpf_redirect(fib->ifindex, 0);
 }
 
-static __always_inline int forward_ipv4(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip)
+/* nexthop: the address the FIB routes to; 0 for the packet's own destination. Direct
+ * routing passes the backend's, leaving the packet addressed to the VIP. */
+static __always_inline int forward_ipv4_via(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, __be32 nexthop)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 check;
@@ -43,7 +45,7 @@ static __always_inline int forward_ipv4(struct xdp_md *ctx, struct ethhdr *eth, 
 	fib.tos = ip->tos;
 	fib.tot_len = bpf_ntohs(ip->tot_len);
 	fib.ipv4_src = ip->saddr;
-	fib.ipv4_dst = ip->daddr;
+	fib.ipv4_dst = nexthop ? nexthop : ip->daddr;
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return forward_to_stack();
 
@@ -55,7 +57,13 @@ static __always_inline int forward_ipv4(struct xdp_md *ctx, struct ethhdr *eth, 
 	return forward_l2(ctx, eth, &fib);
 }
 
-static __always_inline int forward_ipv6(struct xdp_md *ctx, struct ethhdr *eth, struct ipv6hdr *ip6)
+static __always_inline int forward_ipv4(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip)
+{
+	return forward_ipv4_via(ctx, eth, ip, 0);
+}
+
+static __always_inline int forward_ipv6_via(struct xdp_md *ctx, struct ethhdr *eth, struct ipv6hdr *ip6,
+					    const struct lb_addr *nexthop)
 {
 	struct bpf_fib_lookup fib = {};
 
@@ -67,12 +75,30 @@ static __always_inline int forward_ipv6(struct xdp_md *ctx, struct ethhdr *eth, 
 	fib.flowinfo = *(__be32 *)ip6 & IPV6_FLOWINFO_MASK;
 	fib.tot_len = bpf_ntohs(ip6->payload_len) + sizeof(struct ipv6hdr);
 	__builtin_memcpy(fib.ipv6_src, &ip6->saddr, 16);
-	__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
+	if (nexthop)
+		__builtin_memcpy(fib.ipv6_dst, nexthop, 16);
+	else
+		__builtin_memcpy(fib.ipv6_dst, &ip6->daddr, 16);
 	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
 		return forward_to_stack();
 
 	ip6->hop_limit--;
 	return forward_l2(ctx, eth, &fib);
+}
+
+static __always_inline int forward_ipv6(struct xdp_md *ctx, struct ethhdr *eth, struct ipv6hdr *ip6)
+{
+	return forward_ipv6_via(ctx, eth, ip6, 0);
+}
+
+/* Direct routing: to the backend's MAC, the packet unchanged but for TTL and MACs. */
+static __always_inline int forward_direct(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *backend)
+{
+	if (pkt->ip4)
+		return forward_ipv4_via(ctx, pkt->eth, pkt->ip4, backend->words[0]);
+	if (pkt->ip6)
+		return forward_ipv6_via(ctx, pkt->eth, pkt->ip6, backend);
+	return forward_to_stack();
 }
 
 static __always_inline int forward_packet(struct xdp_md *ctx, struct packet *pkt)

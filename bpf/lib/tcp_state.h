@@ -36,9 +36,14 @@ const volatile enum tcp_state tcp_state_max = TCP_S_MAX;
 #define sLI TCP_S_LISTEN
 #define sSA TCP_S_SYNACK
 
-/* [direction][flag][current state]: direction 0 is INPUT (client -> backend), 1 is OUTPUT
- * (backend -> client); flags in IPVS's order syn, fin, ack, rst. */
-static const __u8 tcp_transitions[2][4][TCP_S_MAX] = {
+/* [table][flag][current state]: table 0 is INPUT (client -> backend), 1 is OUTPUT
+ * (backend -> client), 2 is INPUT_ONLY (client -> backend of a direct-routed connection,
+ * whose replies the balancer never sees); flags in IPVS's order syn, fin, ack, rst. */
+#define TCP_TABLE_INPUT 0
+#define TCP_TABLE_OUTPUT 1
+#define TCP_TABLE_INPUT_ONLY 2
+
+static const __u8 tcp_transitions[3][4][TCP_S_MAX] = {
 	{
 		/*        sNO  sES  sSS  sSR  sFW  sTW  sCL  sCW  sLA  sLI  sSA */
 		/*syn*/ { sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
@@ -51,6 +56,12 @@ static const __u8 tcp_transitions[2][4][TCP_S_MAX] = {
 		/*fin*/ { sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW },
 		/*ack*/ { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES },
 		/*rst*/ { sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL },
+	},
+	{
+		/*syn*/ { sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSR },
+		/*fin*/ { sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW },
+		/*ack*/ { sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES },
+		/*rst*/ { sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL },
 	},
 };
 
@@ -68,13 +79,13 @@ static __always_inline int tcp_flag_index(const struct tcphdr *tcp)
 	return -1;
 }
 
-static __always_inline __u32 tcp_next_state(__u32 state, int output, const struct tcphdr *tcp)
+static __always_inline __u32 tcp_next_state(__u32 state, int table, const struct tcphdr *tcp)
 {
 	int flag = tcp_flag_index(tcp);
 
 	if (flag < 0)
 		return TCP_S_CLOSE;
-	if (state >= TCP_S_MAX)
+	if (state >= TCP_S_MAX || table < 0 || table > TCP_TABLE_INPUT_ONLY)
 		return state;
-	return tcp_transitions[output ? 1 : 0][flag & 3][state];
+	return tcp_transitions[table][flag & 3][state];
 }

@@ -137,6 +137,7 @@ internal sealed class RunningDataplane : IDisposable
                 var result = reconciler.Sync(Config, full);
                 if (result.Changed)
                     dataplane.ExportState().Save(stateFile);
+                NeighborPrimer.Prime(NeighborPrimer.DirectBackends(Config));
                 lastSync = DateTime.UtcNow;
                 LastSyncSucceeded = true;
                 metrics.SyncDuration.WithLabels(full ? "full" : "partial").Observe((lastSync - started).TotalSeconds);
@@ -154,6 +155,8 @@ internal sealed class RunningDataplane : IDisposable
         }
     }
 
+    private int sweeps;
+
     /// <summary>Expires idle connections; a sweep that finds another in progress skips.</summary>
     public void Sweep()
     {
@@ -162,6 +165,9 @@ internal sealed class RunningDataplane : IDisposable
         try
         {
             dataplane.Collector.CollectExpired();
+            // Every 10 s: neighbour entries of dr backends go stale without traffic from the stack.
+            if (sweeps++ % 10 == 0)
+                NeighborPrimer.Prime(NeighborPrimer.DirectBackends(Config));
         }
         catch (Exception e) when (e is BpfException or ObjectDisposedException)
         {

@@ -175,7 +175,8 @@ public sealed class XdpDataplane : IDataplane
         Generation = a.Generation,
         Scheduler = (byte)a.Service.Scheduler,
         Flags = (byte)(ServiceFlags(a.Service) | (a.Service.Persistence > 0 ? PersistentFlag : 0)
-            | (a.Service.SourceRanges.Count > 0 ? SourceRangesFlag : 0)),
+            | (a.Service.SourceRanges.Count > 0 ? SourceRangesFlag : 0)
+            | (a.Service.Forwarding == Forwarding.Dr ? DirectFlag : 0)),
     };
 
     // A removed backend's connections are expired at once, as kube-proxy configures IPVS
@@ -204,6 +205,7 @@ public sealed class XdpDataplane : IDataplane
 
     private const int PersistentFlag = 0x01; // IP_VS_SVC_F_PERSISTENT
     private const int SourceRangesFlag = 0x80; // xdplb's own: the service has sourceRanges
+    private const int DirectFlag = 0x40; // xdplb's own: forwarding dr
 
     // A service's ranges go into the trie before its entry says to check them, and leave it
     // only after the entry stopped listing them, so no packet meets a half-written set.

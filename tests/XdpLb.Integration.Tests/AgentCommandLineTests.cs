@@ -17,7 +17,7 @@ public sealed class AgentCommandLineTests : IDisposable
     [Theory]
     [InlineData("forwarding: tun", "service \"web\"", "forwarding", "tun")]
     [InlineData("scheduler: fastest", "services[0] \"web\"", "scheduler", "fastest")]
-    [InlineData("forwarding: dr", "service \"web\"", "forwarding", "dr")]
+    [InlineData("forwarding: masq", "service \"web\"", "forwarding", "masq")]
     [InlineData("externalTrafficPolicy: local", "service \"web\"", "externalTrafficPolicy", "local")]
     [InlineData("colour: blue", "services[0] \"web\"", "unknown key", "colour")]
     [InlineData("protocol: sctp", "service \"web\"", "protocol", "sctp")]

@@ -23,5 +23,6 @@ public enum Counter : uint
     NatIcmpError,
     PassSctp,
     DropSourceRange,
+    FwdDirect,
     Max,
 }

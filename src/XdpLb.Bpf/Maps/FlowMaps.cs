@@ -31,7 +31,8 @@ public struct FlowValue
     public LbAddr NatAddr;
     public ushort NatPort;
     public FlowDirection Direction;
-    public byte Reserved;
+    /// <summary>FLOW_F_*: 0x01 direct routing (no reply entry, INPUT_ONLY states).</summary>
+    public byte Flags;
     public TcpState State;
     public uint BackendId;
     public uint ServiceId;
