@@ -10,6 +10,7 @@
 #include "lib/fragments.h"
 #include "lib/icmp_nat.h"
 #include "lib/source_ranges.h"
+#include "lib/tunnel.h"
 #include "lib/sched.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
@@ -52,6 +53,8 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 		f->last_seen_ns = now;
 	conn_track(pkt, conn_owner(pkt, f), reply);
 	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
+	if (f->flags & FLOW_F_TUNNEL)
+		return forward_tunnel(ctx, pkt, &addr);
 	if (f->flags & FLOW_F_DIRECT) {
 		count(CNT_FWD_DIRECT);
 		return forward_direct(ctx, pkt, &addr);
@@ -95,7 +98,8 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 	struct backend *be;
 	struct flow *f;
 	__u32 state = 0;
-	__u8 flags = svc->flags & SVC_F_DIRECT ? FLOW_F_DIRECT : 0;
+	__u8 flags = svc->flags & SVC_F_TUNNEL ? FLOW_F_DIRECT | FLOW_F_TUNNEL
+		     : svc->flags & SVC_F_DIRECT ? FLOW_F_DIRECT : 0;
 	int created;
 
 	if (!source_allowed(svc, &pkt->flow.saddr)) {
@@ -140,6 +144,8 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		count(CNT_NEW_FLOW);
 		conn_opened(f->backend_id, state);
 		backend_count_packet(f->backend_id, 0, pkt->ip_len, 1);
+		if (f->flags & FLOW_F_TUNNEL)
+			return forward_tunnel(ctx, pkt, &f->nat_addr);
 		if (f->flags & FLOW_F_DIRECT) {
 			count(CNT_FWD_DIRECT);
 			return forward_direct(ctx, pkt, &f->nat_addr);

@@ -28,6 +28,7 @@ enum lb_counter {
 	CNT_PASS_SCTP,            /* SCTP: the XDP data path does not balance it; left to the stack */
 	CNT_DROP_SOURCE_RANGE,    /* a new connection from outside the service's sourceRanges */
 	CNT_FWD_DIRECT,           /* direct routing: sent to the backend's MAC, addresses kept */
+	CNT_FWD_TUNNEL,           /* encapsulated to the backend (IPIP, IPv6-in-IPv6) */
 	CNT_MAX,
 };
 

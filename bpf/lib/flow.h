@@ -18,6 +18,8 @@ struct flow_key {
 /* Direct routing: the packet keeps its addresses and goes to the backend's MAC; replies
  * bypass the balancer, so there is no reply entry and IPVS's INPUT_ONLY state table applies. */
 #define FLOW_F_DIRECT 0x01
+/* Tunnelled (also FLOW_F_DIRECT: no reply entry, INPUT_ONLY): encapsulated to the backend. */
+#define FLOW_F_TUNNEL 0x02
 
 enum flow_direction {
 	FLOW_REQUEST = 0, /* client -> VIP: rewrite destination to the backend */

@@ -24,6 +24,7 @@ internal static class RunCommand
         using var program = XdpLbProgram.Load(config.Limits, options.BpfPinDir);
         var dataplane = new XdpDataplane(program);
         Adopt(program, dataplane, stateFile, options.BpfPinDir);
+        SetTunnelSources(dataplane, options.Interfaces);
         var metrics = new AgentMetrics();
         using var running = new RunningDataplane(program, dataplane, config, options.ConfigFile, stateFile, metrics);
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
@@ -116,6 +117,21 @@ internal static class RunCommand
         dataplane.ImportState(state);
         Log.Info("adopted the pinned maps and the state of the previous agent", ("bpf_pin_dir", pinDir),
             ("services", state.Services.Length), ("connections", program.Conntrack.Count() / 2));
+    }
+
+    // Tunnelled packets leave from the node's address on the first served interface that has
+    // one of the family (IPVS takes the route's source; XDP has no route lookup for sources).
+    private static void SetTunnelSources(XdpDataplane dataplane, IReadOnlyList<string> interfaces)
+    {
+        var addresses = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => interfaces.Contains(i.Name))
+            .OrderBy(i => interfaces.ToList().IndexOf(i.Name))
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses.Select(u => u.Address))
+            .ToList();
+        var v4 = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+        var v6 = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !a.IsIPv6LinkLocal);
+        dataplane.SetTunnelSources(v4, v6);
+        Log.Info("tunnel sources", ("ipv4", v4), ("ipv6", v6));
     }
 
     internal static LbConfig ReadConfig(string path)

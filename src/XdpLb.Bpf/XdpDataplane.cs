@@ -176,7 +176,8 @@ public sealed class XdpDataplane : IDataplane
         Scheduler = (byte)a.Service.Scheduler,
         Flags = (byte)(ServiceFlags(a.Service) | (a.Service.Persistence > 0 ? PersistentFlag : 0)
             | (a.Service.SourceRanges.Count > 0 ? SourceRangesFlag : 0)
-            | (a.Service.Forwarding == Forwarding.Dr ? DirectFlag : 0)),
+            | (a.Service.Forwarding == Forwarding.Dr ? DirectFlag : 0)
+            | (a.Service.Forwarding == Forwarding.Tun ? TunnelFlag : 0)),
     };
 
     // A removed backend's connections are expired at once, as kube-proxy configures IPVS
@@ -206,6 +207,16 @@ public sealed class XdpDataplane : IDataplane
     private const int PersistentFlag = 0x01; // IP_VS_SVC_F_PERSISTENT
     private const int SourceRangesFlag = 0x80; // xdplb's own: the service has sourceRanges
     private const int DirectFlag = 0x40; // xdplb's own: forwarding dr
+    private const int TunnelFlag = 0x20; // xdplb's own: forwarding tun
+
+    /// <summary>The outer source addresses of tunnelled packets (one per family; null leaves it).</summary>
+    public void SetTunnelSources(IPAddress? v4, IPAddress? v6)
+    {
+        if (v4 is not null)
+            program.TunnelSource.Update(0, LbAddr.From(v4));
+        if (v6 is not null)
+            program.TunnelSource.Update(1, LbAddr.From(v6));
+    }
 
     // A service's ranges go into the trie before its entry says to check them, and leave it
     // only after the entry stopped listing them, so no packet meets a half-written set.

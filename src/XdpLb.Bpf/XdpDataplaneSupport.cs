@@ -4,7 +4,7 @@ using XdpLb.Core.Model;
 namespace XdpLb.Bpf;
 
 /// <summary>
-/// What the XDP data path implements so far: every IPVS scheduler, nat and dr
+/// What the XDP data path implements so far: every IPVS scheduler, nat, dr and tun
 /// forwarding of TCP and UDP, with IPVS's connection states and timeouts. Anything else in a config is refused
 /// by name rather than silently ignored.
 /// </summary>
@@ -23,7 +23,7 @@ public static class XdpDataplaneSupport
                 Refuse("protocol", Names.Of(s.Protocol));
             if (s.Scheduler == Scheduler.Wrr && s.Backends.Count > WrrTable.MaxDests)
                 errors.Add($"{s.Label}: backends: {s.Backends.Count} backends, but the XDP dataplane's wrr takes at most {WrrTable.MaxDests}");
-            if (s.Forwarding is not (Forwarding.Nat or Forwarding.Dr))
+            if (s.Forwarding is not (Forwarding.Nat or Forwarding.Dr or Forwarding.Tun))
                 Refuse("forwarding", Names.Of(s.Forwarding));
             if (s.NodePort)
                 Refuse("nodePort", "true");

@@ -15,7 +15,6 @@ public sealed class AgentCommandLineTests : IDisposable
     }
 
     [Theory]
-    [InlineData("forwarding: tun", "service \"web\"", "forwarding", "tun")]
     [InlineData("scheduler: fastest", "services[0] \"web\"", "scheduler", "fastest")]
     [InlineData("forwarding: masq", "service \"web\"", "forwarding", "masq")]
     [InlineData("externalTrafficPolicy: local", "service \"web\"", "externalTrafficPolicy", "local")]

@@ -24,5 +24,6 @@ public enum Counter : uint
     PassSctp,
     DropSourceRange,
     FwdDirect,
+    FwdTunnel,
     Max,
 }

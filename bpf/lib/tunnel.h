@@ -1,0 +1,93 @@
+/* forwarding: tun (IPVS's Tunnel): the packet is encapsulated, IPIP for IPv4 and
+ * IPv6-in-IPv6 for IPv6, addressed to the backend, which decapsulates it and answers the
+ * client itself. The outer source is the node's address the control plane writes here. */
+#pragma once
+
+#include "common.h"
+#include "parse.h"
+#include "csum.h"
+#include "forward.h"
+
+#define IPPROTO_IPIP 4
+#define IPPROTO_IPV6_INNER 41
+#define SVC_F_TUNNEL 0x20
+
+/* [0]: the IPv4 source of outer headers, [1]: the IPv6 one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct lb_addr);
+} tunnel_source SEC(".maps");
+
+static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *backend)
+{
+	__u32 which = pkt->ip4 ? 0 : 1;
+	struct lb_addr *source = bpf_map_lookup_elem(&tunnel_source, &which);
+	struct lb_addr src, dst = *backend;
+	__u8 macs[2 * ETH_ALEN];
+	void *data, *data_end;
+	struct ethhdr *eth;
+
+	if (!source || (!source->words[0] && !source->words[3]))
+		return forward_to_stack(); /* no tunnel source configured */
+	src = *source;
+	__builtin_memcpy(macs, pkt->eth, sizeof(macs));
+
+	if (pkt->ip4) {
+		struct iphdr *inner = pkt->ip4, *outer;
+		__u16 inner_len = inner->tot_len;
+		__u8 tos = inner->tos, ttl = inner->ttl;
+		__u16 df = inner->frag_off & bpf_htons(0x4000);
+
+		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
+			return forward_to_stack();
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		eth = data;
+		outer = data + sizeof(*eth);
+		if ((void *)(outer + 1) > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(eth, macs, sizeof(macs));
+		eth->h_proto = bpf_htons(ETH_P_IP);
+		__builtin_memset(outer, 0, sizeof(*outer));
+		outer->version = 4;
+		outer->ihl = 5;
+		outer->tos = tos;
+		outer->tot_len = bpf_htons(bpf_ntohs(inner_len) + sizeof(*outer));
+		outer->frag_off = df;
+		outer->ttl = ttl;
+		outer->protocol = IPPROTO_IPIP;
+		outer->saddr = src.words[0];
+		outer->daddr = dst.words[0];
+		outer->check = ~csum_fold64(bpf_csum_diff(0, 0, (__be32 *)outer, sizeof(*outer), 0));
+		count(CNT_FWD_TUNNEL);
+		return forward_ipv4(ctx, eth, outer);
+	}
+	if (pkt->ip6) {
+		struct ipv6hdr *outer;
+		__u16 inner_payload = pkt->ip6->payload_len;
+		__u8 hop = pkt->ip6->hop_limit;
+
+		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ipv6hdr)))
+			return forward_to_stack();
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		eth = data;
+		outer = data + sizeof(*eth);
+		if ((void *)(outer + 1) > data_end)
+			return XDP_DROP;
+		__builtin_memcpy(eth, macs, sizeof(macs));
+		eth->h_proto = bpf_htons(ETH_P_IPV6);
+		__builtin_memset(outer, 0, sizeof(*outer));
+		outer->version = 6;
+		outer->payload_len = bpf_htons(bpf_ntohs(inner_payload) + sizeof(*outer));
+		outer->nexthdr = IPPROTO_IPV6_INNER;
+		outer->hop_limit = hop;
+		__builtin_memcpy(&outer->saddr, &src, 16);
+		__builtin_memcpy(&outer->daddr, &dst, 16);
+		count(CNT_FWD_TUNNEL);
+		return forward_ipv6(ctx, eth, outer);
+	}
+	return forward_to_stack();
+}
