@@ -29,6 +29,7 @@ enum lb_counter {
 	CNT_DROP_SOURCE_RANGE,    /* a new connection from outside the service's sourceRanges */
 	CNT_FWD_DIRECT,           /* direct routing: sent to the backend's MAC, addresses kept */
 	CNT_FWD_TUNNEL,           /* encapsulated to the backend (IPIP, IPv6-in-IPv6) */
+	CNT_TX_TOO_BIG,           /* ICMP frag needed / packet too big: would not fit once encapsulated */
 	CNT_MAX,
 };
 

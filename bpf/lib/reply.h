@@ -123,12 +123,14 @@ static __always_inline int reply_tcp_reset(struct xdp_md *ctx, struct packet *pk
 	return XDP_TX;
 }
 
-/* ICMP (type 3 code 3) / ICMPv6 (type 1 code 4) port unreachable quoting the offending
- * IP header and the first 8 bytes after it, enough for the client's stack to find the
- * socket. IPv4 packets with options are not answered. */
+/* An ICMP / ICMPv6 error back to the client quoting the offending IP header and the first
+ * 8 bytes after it, enough for the client's stack to find the socket; `rest` is the
+ * header's last word (the next-hop MTU for fragmentation needed / packet too big). IPv4
+ * packets with options are not answered. */
 #define QUOTE_L4 8
 
-static __always_inline int reply_port_unreachable(struct xdp_md *ctx, struct packet *pkt)
+static __always_inline int reply_icmp_error(struct xdp_md *ctx, struct packet *pkt, __u8 type4, __u8 code4,
+					    __u8 type6, __u8 code6, __u32 rest)
 {
 	int v4 = pkt->ip4 != 0;
 	__u32 quote = (v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) + QUOTE_L4;
@@ -179,8 +181,9 @@ static __always_inline int reply_port_unreachable(struct xdp_md *ctx, struct pac
 		ip->daddr = client.words[0];
 		ip->check = csum_of(ip, sizeof(*ip), 0);
 		__builtin_memset(icmp, 0, sizeof(*icmp));
-		icmp->type = ICMP_DEST_UNREACH;
-		icmp->code = ICMP_PORT_UNREACH;
+		icmp->type = type4;
+		icmp->code = code4;
+		icmp->unused = bpf_htonl(rest);
 		icmp->checksum = csum_of(icmp, sizeof(*icmp) + sizeof(struct iphdr) + QUOTE_L4, 0);
 	} else {
 		struct ipv6hdr *ip6 = data + sizeof(*eth);
@@ -199,10 +202,24 @@ static __always_inline int reply_port_unreachable(struct xdp_md *ctx, struct pac
 		__builtin_memcpy(&ip6->saddr, &vip, 16);
 		__builtin_memcpy(&ip6->daddr, &client, 16);
 		__builtin_memset(icmp6, 0, sizeof(*icmp6));
-		icmp6->type = ICMPV6_DEST_UNREACH;
-		icmp6->code = ICMPV6_PORT_UNREACH;
+		icmp6->type = type6;
+		icmp6->code = code6;
+		icmp6->unused = bpf_htonl(rest);
 		icmp6->checksum = csum_of(icmp6, sizeof(*icmp6) + sizeof(struct ipv6hdr) + QUOTE_L4,
 					     pseudo_header_sum(&vip, &client, 4, IPPROTO_ICMPV6, len));
 	}
 	return XDP_TX;
+}
+
+/* ICMP (type 3 code 3) / ICMPv6 (type 1 code 4) port unreachable: no usable backend. */
+static __always_inline int reply_port_unreachable(struct xdp_md *ctx, struct packet *pkt)
+{
+	return reply_icmp_error(ctx, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0);
+}
+
+/* ICMP fragmentation needed (type 3 code 4) / ICMPv6 packet too big (type 2) with the MTU
+ * the packet must fit. */
+static __always_inline int reply_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu)
+{
+	return reply_icmp_error(ctx, pkt, ICMP_DEST_UNREACH, 4, 2, 0, mtu);
 }

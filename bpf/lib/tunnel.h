@@ -7,6 +7,7 @@
 #include "parse.h"
 #include "csum.h"
 #include "forward.h"
+#include "reply.h"
 
 #define IPPROTO_IPIP 4
 #define IPPROTO_IPV6_INNER 41
@@ -20,6 +21,28 @@ struct {
 	__type(value, struct lb_addr);
 } tunnel_source SEC(".maps");
 
+/* The MTU towards the backend when the encapsulated packet would not fit it, else 0. */
+static __always_inline __u32 tunnel_mtu_exceeded(struct xdp_md *ctx, const struct packet *pkt, const struct lb_addr *backend,
+						  __u32 overhead)
+{
+	struct bpf_fib_lookup fib = {};
+
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.tot_len = pkt->ip_len + overhead;
+	if (pkt->flow.family == AF_INET) {
+		fib.family = AF_INET;
+		fib.ipv4_src = pkt->flow.saddr.words[0];
+		fib.ipv4_dst = backend->words[0];
+	} else {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, &pkt->flow.saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, backend, 16);
+	}
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SKIP_NEIGH) != BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return 0;
+	return fib.mtu_result;
+}
+
 static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *backend)
 {
 	__u32 which = pkt->ip4 ? 0 : 1;
@@ -32,6 +55,28 @@ static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt
 	if (!source || (!source->words[0] && !source->words[3]))
 		return forward_to_stack(); /* no tunnel source configured */
 	src = *source;
+	{
+		/* As IPVS's tunnel xmit: a packet that cannot fit once encapsulated is refused
+		 * with the MTU the client must use (IPv4 only when DF is set, else the stack
+		 * may fragment the outer packet). */
+		int v4 = pkt->flow.family == AF_INET;
+		__u32 overhead = v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr);
+		__u32 mtu = tunnel_mtu_exceeded(ctx, pkt, backend, overhead);
+		int refuse = mtu && !v4;
+
+		if (mtu && v4) {
+			struct iphdr *ip = pkt->ip4;
+
+			refuse = ip && (ip->frag_off & bpf_htons(0x4000));
+		}
+		if (refuse) {
+			/* The reply is built in place: once it began, the packet is not ours to send on. */
+			if (reply_too_big(ctx, pkt, mtu - overhead) < 0)
+				return XDP_DROP;
+			count(CNT_TX_TOO_BIG);
+			return XDP_TX;
+		}
+	}
 	__builtin_memcpy(macs, pkt->eth, sizeof(macs));
 
 	if (pkt->ip4) {

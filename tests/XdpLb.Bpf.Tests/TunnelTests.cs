@@ -56,6 +56,72 @@ public sealed class TunnelTests
         Assert.Equal(0x03, flow.Flags);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void APacketThatWouldNotFitOnceEncapsulatedIsAnsweredWithTheMtu(bool v6)
+    {
+        // A namespace whose route to the backend has MTU 1300: the FIB lookup sees it.
+        string ns = $"xmtu{Environment.ProcessId % 10000}{(v6 ? 6 : 4)}";
+        Run("ip", "netns", "add", ns);
+        try
+        {
+            Run("ip", "-n", ns, "link", "add", "v0", "type", "veth", "peer", "name", "v1");
+            Run("ip", "-n", ns, "link", "set", "v0", "mtu", "1300", "up");
+            Run("ip", "-n", ns, "link", "set", "v1", "up");
+            Run("ip", "-n", ns, "addr", "add", "10.0.50.1/24", "dev", "v0");
+            Run("ip", "-n", ns, "addr", "add", "fd00:50::1/64", "dev", "v0", "nodad");
+            Run("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1");
+
+            var vip = IPAddress.Parse(v6 ? "fd00:96::10" : "10.96.0.10");
+            var client = IPAddress.Parse(v6 ? "fd00:1::2" : "10.0.1.2");
+            var backend = IPAddress.Parse(v6 ? "fd00:50::2" : "10.0.50.2");
+            var service = new Service { Address = vip, Port = 80, Forwarding = Forwarding.Tun, Backends = [new Backend(backend, 80)] };
+            using var dp = new DataPathHarness(DataPathHarness.Config(service));
+            dp.Dataplane.SetTunnelSources(IPAddress.Parse("10.0.50.1"), IPAddress.Parse("fd00:50::1"));
+            var big = new PacketBuilder { Source = client, Destination = vip, DestPort = 80, FragmentField = 0x4000, Payload = new byte[1250] }.Build();
+            var small = new PacketBuilder { Source = client, Destination = vip, DestPort = 80, SourcePort = 40001, FragmentField = 0x4000, Payload = new byte[100] }.Build();
+
+            var (tooBig, fits) = NetnsThread.Run(ns, () =>
+            {
+                uint ifindex = (uint)XdpLink.InterfaceIndex("v0");
+                return (dp.Program.Ingress.TestRun(big, ingressIfindex: ifindex), dp.Program.Ingress.TestRun(small, ingressIfindex: ifindex));
+            });
+
+            Assert.Equal(XdpAction.Tx, tooBig.Action);
+            var icmp = tooBig.Packet.AsSpan(14 + (v6 ? 40 : 20));
+            if (v6)
+            {
+                Assert.Equal((2, 0), (icmp[0], icmp[1]));                                   // packet too big
+                Assert.Equal(1300u - 40, BinaryPrimitives.ReadUInt32BigEndian(icmp[4..]));
+            }
+            else
+            {
+                Assert.Equal((3, 4), (icmp[0], icmp[1]));                                   // fragmentation needed
+                Assert.Equal(1300 - 20, BinaryPrimitives.ReadUInt16BigEndian(icmp[6..]));
+            }
+            Assert.Equal(1UL, dp.Counter(Counter.TxTooBig));
+            Assert.Equal(small.Length + (v6 ? 40 : 20), fits.Packet.Length);               // a packet that fits is encapsulated
+            Assert.Equal(1UL, dp.Counter(Counter.FwdTunnel));
+        }
+        finally
+        {
+            Run("ip", "netns", "del", ns);
+        }
+    }
+
+    private static void Run(string file, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(file) { RedirectStandardError = true };
+        foreach (var a in args)
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"{file} {string.Join(' ', args)}: {err}");
+    }
+
     [Fact]
     public void WithoutATunnelSourceThePacketGoesToTheStackUnencapsulated()
     {

@@ -25,5 +25,6 @@ public enum Counter : uint
     DropSourceRange,
     FwdDirect,
     FwdTunnel,
+    TxTooBig,
     Max,
 }
