@@ -26,7 +26,8 @@ internal static class RunCommand
         Adopt(program, dataplane, stateFile, options.BpfPinDir);
         SetTunnelSources(dataplane, options.Interfaces);
         var metrics = new AgentMetrics();
-        using var running = new RunningDataplane(program, dataplane, config, options.ConfigFile, stateFile, metrics);
+        using var running = new RunningDataplane(program, dataplane, config, options.ConfigFile, stateFile, metrics,
+            () => NodeAddresses(options.Interfaces));
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
@@ -119,15 +120,20 @@ internal static class RunCommand
             ("services", state.Services.Length), ("connections", program.Conntrack.Count() / 2));
     }
 
+    /// <summary>The served interfaces' addresses (IPv6 link-local left out), in --interface order.</summary>
+    internal static IReadOnlyList<System.Net.IPAddress> NodeAddresses(IReadOnlyList<string> interfaces) =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => interfaces.Contains(i.Name))
+            .OrderBy(i => interfaces.ToList().IndexOf(i.Name))
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses.Select(u => u.Address))
+            .Where(a => !a.IsIPv6LinkLocal)
+            .ToList();
+
     // Tunnelled packets leave from the node's address on the first served interface that has
     // one of the family (IPVS takes the route's source; XDP has no route lookup for sources).
     private static void SetTunnelSources(XdpDataplane dataplane, IReadOnlyList<string> interfaces)
     {
-        var addresses = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
-            .Where(i => interfaces.Contains(i.Name))
-            .OrderBy(i => interfaces.ToList().IndexOf(i.Name))
-            .SelectMany(i => i.GetIPProperties().UnicastAddresses.Select(u => u.Address))
-            .ToList();
+        var addresses = NodeAddresses(interfaces);
         var v4 = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
         var v6 = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !a.IsIPv6LinkLocal);
         dataplane.SetTunnelSources(v4, v6);

@@ -29,9 +29,12 @@ internal sealed class RunningDataplane : IDisposable
 
     private readonly AgentMetrics metrics;
 
+    private readonly Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses;
+
     public RunningDataplane(XdpLbProgram program, XdpDataplane dataplane, LbConfig config, string configFile, string stateFile,
-        AgentMetrics metrics)
+        AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses)
     {
+        this.nodeAddresses = nodeAddresses;
         this.metrics = metrics;
         this.program = program;
         this.dataplane = dataplane;
@@ -134,7 +137,8 @@ internal sealed class RunningDataplane : IDisposable
             var started = DateTime.UtcNow;
             try
             {
-                var result = reconciler.Sync(Config, full);
+                // NodePort services on the node's addresses as they are now; a full sync follows changes.
+                var result = reconciler.Sync(NodePorts.Expand(Config, nodeAddresses()), full);
                 if (result.Changed)
                     dataplane.ExportState().Save(stateFile);
                 NeighborPrimer.Prime(NeighborPrimer.DirectBackends(Config));

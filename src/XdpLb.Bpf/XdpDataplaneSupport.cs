@@ -25,12 +25,8 @@ public static class XdpDataplaneSupport
                 errors.Add($"{s.Label}: backends: {s.Backends.Count} backends, but the XDP dataplane's wrr takes at most {WrrTable.MaxDests}");
             if (s.Forwarding is not (Forwarding.Nat or Forwarding.Dr or Forwarding.Tun))
                 Refuse("forwarding", Names.Of(s.Forwarding));
-            if (s.NodePort)
-                Refuse("nodePort", "true");
-            if (s.ExternalTrafficPolicy != TrafficPolicy.Cluster)
-                Refuse("externalTrafficPolicy", Names.Of(s.ExternalTrafficPolicy));
-            foreach (var b in s.Backends.Where(b => b.Local))
-                Refuse($"backends ({b}).local", "true");
+            if (s.ExternalTrafficPolicy != TrafficPolicy.Cluster && !s.NodePort)
+                errors.Add($"{s.Label}: externalTrafficPolicy: \"{Names.Of(s.ExternalTrafficPolicy)}\" applies to nodePort services only");
         }
         return errors;
     }
