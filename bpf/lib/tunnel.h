@@ -43,14 +43,37 @@ static __always_inline __u32 tunnel_mtu_exceeded(struct xdp_md *ctx, const struc
 	return fib.mtu_result;
 }
 
+/* Makes room for an outer header of `size` bytes: a new Ethernet header (the packet's MACs,
+ * the outer EtherType) goes in front of it, over the old Ethernet header's bytes. Returns
+ * the outer header, or NULL when the packet could not grow (*grown tells whether it did). */
+static __always_inline void *tunnel_push(struct xdp_md *ctx, const __u8 *macs, __u32 size, __u16 ether_type,
+					 struct ethhdr **eth, int *grown)
+{
+	void *data, *data_end;
+
+	*grown = 0;
+	if (bpf_xdp_adjust_head(ctx, -(int)size))
+		return 0;
+	*grown = 1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (data + sizeof(struct ethhdr) + size > data_end)
+		return 0;
+	*eth = data;
+	__builtin_memcpy(*eth, macs, 2 * ETH_ALEN);
+	(*eth)->h_proto = bpf_htons(ether_type);
+	__builtin_memset(data + sizeof(struct ethhdr), 0, size);
+	return data + sizeof(struct ethhdr);
+}
+
 static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *backend)
 {
 	__u32 which = pkt->ip4 ? 0 : 1;
 	struct lb_addr *source = bpf_map_lookup_elem(&tunnel_source, &which);
 	struct lb_addr src, dst = *backend;
 	__u8 macs[2 * ETH_ALEN];
-	void *data, *data_end;
-	struct ethhdr *eth;
+	struct ethhdr *eth = 0;
+	int grown;
 
 	if (!source || (!source->words[0] && !source->words[3]))
 		return forward_to_stack(); /* no tunnel source configured */
@@ -85,17 +108,9 @@ static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt
 		__u8 tos = inner->tos, ttl = inner->ttl;
 		__u16 df = inner->frag_off & bpf_htons(0x4000);
 
-		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct iphdr)))
-			return forward_to_stack();
-		data = (void *)(long)ctx->data;
-		data_end = (void *)(long)ctx->data_end;
-		eth = data;
-		outer = data + sizeof(*eth);
-		if ((void *)(outer + 1) > data_end)
-			return XDP_DROP;
-		__builtin_memcpy(eth, macs, sizeof(macs));
-		eth->h_proto = bpf_htons(ETH_P_IP);
-		__builtin_memset(outer, 0, sizeof(*outer));
+		outer = tunnel_push(ctx, macs, sizeof(*outer), ETH_P_IP, &eth, &grown);
+		if (!outer || !eth)
+			return grown ? XDP_DROP : forward_to_stack();
 		outer->version = 4;
 		outer->ihl = 5;
 		outer->tos = tos;
@@ -114,17 +129,9 @@ static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt
 		__u16 inner_payload = pkt->ip6->payload_len;
 		__u8 hop = pkt->ip6->hop_limit;
 
-		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ipv6hdr)))
-			return forward_to_stack();
-		data = (void *)(long)ctx->data;
-		data_end = (void *)(long)ctx->data_end;
-		eth = data;
-		outer = data + sizeof(*eth);
-		if ((void *)(outer + 1) > data_end)
-			return XDP_DROP;
-		__builtin_memcpy(eth, macs, sizeof(macs));
-		eth->h_proto = bpf_htons(ETH_P_IPV6);
-		__builtin_memset(outer, 0, sizeof(*outer));
+		outer = tunnel_push(ctx, macs, sizeof(*outer), ETH_P_IPV6, &eth, &grown);
+		if (!outer || !eth)
+			return grown ? XDP_DROP : forward_to_stack();
 		outer->version = 6;
 		outer->payload_len = bpf_htons(bpf_ntohs(inner_payload) + sizeof(*outer));
 		outer->nexthdr = IPPROTO_IPV6_INNER;
