@@ -90,30 +90,21 @@ public sealed unsafe class BpfObject : IDisposable
     public BpfMap<TKey, TValue> Map<TKey, TValue>(string name)
         where TKey : unmanaged where TValue : unmanaged
     {
-        var info = MapInfo(name);
-        BtfLayout.Verify(this, name, info.Map, typeof(TKey), typeof(TValue));
-        if (adopted.Contains(name))
-            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, typeof(TKey), typeof(TValue));
+        var info = VerifiedMap(name, typeof(TKey), typeof(TValue));
         return new BpfMap<TKey, TValue>(name, info.Fd, info.MaxEntries);
     }
 
     /// <summary>A per-CPU array map; reads return one value per possible CPU.</summary>
     public PerCpuArrayMap<TValue> PerCpuArray<TValue>(string name) where TValue : unmanaged
     {
-        var info = MapInfo(name);
-        BtfLayout.Verify(this, name, info.Map, typeof(uint), typeof(TValue));
-        if (adopted.Contains(name))
-            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, typeof(uint), typeof(TValue));
+        var info = VerifiedMap(name, typeof(uint), typeof(TValue));
         return new PerCpuArrayMap<TValue>(name, info.Fd, info.MaxEntries);
     }
 
     /// <summary>A BPF_F_MMAPABLE array map, mapped into this process.</summary>
     public MmapArrayMap<TValue> MmapArray<TValue>(string name) where TValue : unmanaged
     {
-        var info = MapInfo(name);
-        BtfLayout.Verify(this, name, info.Map, typeof(uint), typeof(TValue));
-        if (adopted.Contains(name))
-            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, typeof(uint), typeof(TValue));
+        var info = VerifiedMap(name, typeof(uint), typeof(TValue));
         return new MmapArrayMap<TValue>(name, info.Fd, info.MaxEntries);
     }
 
@@ -126,6 +117,17 @@ public sealed unsafe class BpfObject : IDisposable
                 throw new BpfException($"reading BTF of {Name} (build it with clang -g)", 61 /* ENODATA */);
             return btf;
         }
+    }
+
+    // A map whose key and value types match the C# ones, as the object's BTF describes them
+    // and, for a map adopted from a pin, as the BTF it was created with does.
+    private (IntPtr Map, BpfFdHandle Fd, uint MaxEntries) VerifiedMap(string name, Type keyType, Type valueType)
+    {
+        var info = MapInfo(name);
+        BtfLayout.Verify(this, name, info.Map, keyType, valueType);
+        if (adopted.Contains(name))
+            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, keyType, valueType);
+        return info;
     }
 
     private (IntPtr Map, BpfFdHandle Fd, uint MaxEntries) MapInfo(string name)
