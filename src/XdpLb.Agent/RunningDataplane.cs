@@ -187,25 +187,17 @@ internal sealed class RunningDataplane : IDisposable
     {
         lock (gate)
         {
-            foreach (var service in Config.Services.Where(s => s.Key is not null))
+            // The same reading `xdplb list --stats` shows; a service's figures are its backends' summed.
+            foreach (var s in XdpStatusReader.Services(program, dataplane, _ => new Core.Status.TrafficCounters()))
             {
-                // A service's figures are its backends' summed, as IPVS's are while no dest was removed.
-                var total = default(Bpf.Maps.BackendTraffic);
-                uint active = 0, inactive = 0;
-                foreach (var backend in service.Backends)
-                {
-                    uint id = dataplane.BackendId(service.Key!, backend);
-                    var traffic = program.ReadTraffic(id);
-                    var conns = program.BackendConns[id];
-                    total += traffic;
-                    active += conns.Active;
-                    inactive += conns.Inactive;
-                    Log.Info("backend stats", ("service", service.Key), ("backend", backend), ("conns", traffic.Conns),
-                        ("active", conns.Active), ("inactive", conns.Inactive), ("packets_in", traffic.PacketsIn),
-                        ("packets_out", traffic.PacketsOut), ("bytes_in", traffic.BytesIn), ("bytes_out", traffic.BytesOut));
-                }
-                Log.Info("service stats", ("service", service.Key), ("conns", total.Conns), ("active", active), ("inactive", inactive),
-                    ("packets_in", total.PacketsIn), ("packets_out", total.PacketsOut), ("bytes_in", total.BytesIn), ("bytes_out", total.BytesOut));
+                var service = new ServiceKey(s.Address, s.Port, s.Protocol);
+                foreach (var d in s.RealServers)
+                    Log.Info("backend stats", ("service", service), ("backend", new Backend(d.Address, d.Port)), ("conns", d.Stats.Conns),
+                        ("active", d.ActiveConns), ("inactive", d.InactiveConns), ("packets_in", d.Stats.InPackets),
+                        ("packets_out", d.Stats.OutPackets), ("bytes_in", d.Stats.InBytes), ("bytes_out", d.Stats.OutBytes));
+                Log.Info("service stats", ("service", service), ("conns", s.Stats.Conns),
+                    ("active", s.RealServers.Sum(d => (long)d.ActiveConns)), ("inactive", s.RealServers.Sum(d => (long)d.InactiveConns)),
+                    ("packets_in", s.Stats.InPackets), ("packets_out", s.Stats.OutPackets), ("bytes_in", s.Stats.InBytes), ("bytes_out", s.Stats.OutBytes));
             }
             var fields = program.ReadCounters().Where(c => c.Value > 0)
                 .Select(c => (Bpf.Btf.BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
