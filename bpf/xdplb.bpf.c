@@ -12,6 +12,7 @@
 #include "lib/source_ranges.h"
 #include "lib/tunnel.h"
 #include "lib/sched.h"
+#include "lib/masq.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
 #include "lib/reply.h"
@@ -43,7 +44,6 @@ static __always_inline int pass_unparsed(struct xdp_md *ctx, const struct packet
 static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, struct flow *f)
 {
 	struct lb_addr addr = f->nat_addr;
-	__u16 port = f->nat_port;
 	int reply = f->direction == FLOW_REPLY;
 	__u64 now = bpf_ktime_get_ns();
 
@@ -61,13 +61,8 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 	}
 	if (pkt->fragment == FRAG_FIRST)
 		fragment_remember(pkt, f);
-	if (reply) {
-		nat_rewrite(pkt, 0, &addr, port);
-		count(CNT_NAT_REPLY);
-	} else {
-		nat_rewrite(pkt, 1, &addr, port);
-		count(CNT_NAT_REQUEST);
-	}
+	nat_apply(pkt, f);
+	count(reply ? CNT_NAT_REPLY : CNT_NAT_REQUEST);
 	return forward_packet(ctx, pkt);
 }
 
@@ -135,7 +130,23 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		count(CNT_TX_PORT_UNREACH);
 		return rc;
 	}
-	f = flow_create(&pkt->flow, be, svc->id, state, flags, &created);
+	/* A backend reaching its own service is masqueraded whatever the service's mode, as
+	 * kube-proxy does: unSNATed, its answer to itself would never come back through here. */
+	if (!flags && ((svc->flags & SVC_F_MASQ) || lb_addr_equal(&pkt->flow.saddr, &be->addr))) {
+		struct lb_addr node;
+
+		if (route_source(ctx, pkt, &be->addr, &node)) {
+			count(CNT_DROP_MASQ_NO_ROUTE);
+			return XDP_DROP;
+		}
+		f = masq_flow_create(&pkt->flow, be, &node, svc->id, state, FLOW_F_MASQ, &created);
+		if (created < 0) {
+			count(CNT_DROP_MASQ_NO_PORT);
+			return XDP_DROP;
+		}
+	} else {
+		f = flow_create(&pkt->flow, be, svc->id, state, flags, &created);
+	}
 	if (!f) {
 		count(CNT_DROP_CONNTRACK_FULL);
 		return XDP_DROP;
@@ -153,7 +164,7 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		if (pkt->fragment == FRAG_FIRST)
 			fragment_remember(pkt, f);
 		/* The packet that opened the connection is counted above; forward it as is. */
-		nat_rewrite(pkt, 1, &f->nat_addr, f->nat_port);
+		nat_apply(pkt, f);
 		count(CNT_NAT_REQUEST);
 		return forward_packet(ctx, pkt);
 	}
@@ -175,6 +186,10 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct pack
 	reply = nat->direction == FLOW_REPLY;
 	backend_count_packet(nat->backend_id, reply, pkt->ip_len, 0);
 	nat_rewrite_address(pkt, !reply, &addr);
+	if (nat->masq) {
+		addr = nat->masq_addr;
+		nat_rewrite_address(pkt, reply, &addr);
+	}
 	count(CNT_NAT_FRAGMENT);
 	return forward_packet(ctx, pkt);
 }

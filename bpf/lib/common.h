@@ -36,6 +36,12 @@ struct lb_addr {
 	__u32 words[4];
 };
 
+static __always_inline int lb_addr_equal(const struct lb_addr *a, const struct lb_addr *b)
+{
+	return ((a->words[0] ^ b->words[0]) | (a->words[1] ^ b->words[1]) | (a->words[2] ^ b->words[2]) |
+		(a->words[3] ^ b->words[3])) == 0;
+}
+
 /* The order of XdpLb.Core.Model.Scheduler. */
 enum lb_scheduler {
 	SCHED_RR = 0,

@@ -49,14 +49,11 @@ static __always_inline void conn_opened(__u32 backend_id, __u32 state)
 static __always_inline void conn_expire(const struct flow_key *req, struct flow *f)
 {
 	struct flow_key rev = {};
-	struct backend be = {};
 	struct backend_conns *c;
 	__u32 state = f->state;
 	__u32 backend_id = f->backend_id;
 
-	be.addr = f->nat_addr;
-	be.port = f->nat_port;
-	flow_reverse_key(&rev, req, &be);
+	flow_reply_key(&rev, req, f);
 	if (bpf_map_delete_elem(&conntrack, req))
 		return;
 	bpf_map_delete_elem(&conntrack, &rev);

@@ -30,6 +30,8 @@ enum lb_counter {
 	CNT_FWD_DIRECT,           /* direct routing: sent to the backend's MAC, addresses kept */
 	CNT_FWD_TUNNEL,           /* encapsulated to the backend (IPIP, IPv6-in-IPv6) */
 	CNT_TX_TOO_BIG,           /* ICMP frag needed / packet too big: would not fit once encapsulated */
+	CNT_DROP_MASQ_NO_ROUTE,   /* masq: no route from the node to the backend to take a source from */
+	CNT_DROP_MASQ_NO_PORT,    /* masq: no free port in masq.portRange towards that backend */
 	CNT_MAX,
 };
 

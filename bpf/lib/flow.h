@@ -20,6 +20,9 @@ struct flow_key {
 #define FLOW_F_DIRECT 0x01
 /* Tunnelled (also FLOW_F_DIRECT: no reply entry, INPUT_ONLY): encapsulated to the backend. */
 #define FLOW_F_TUNNEL 0x02
+/* Masqueraded: the other endpoint is rewritten too (masq_addr/masq_port), so that the
+ * backend answers the node rather than the client. */
+#define FLOW_F_MASQ 0x04
 
 enum flow_direction {
 	FLOW_REQUEST = 0, /* client -> VIP: rewrite destination to the backend */
@@ -35,6 +38,11 @@ struct flow {
 	__u32 backend_id;
 	__u32 service_id;
 	__u64 last_seen_ns;      /* CLOCK_MONOTONIC, refreshed at most once a second */
+	/* FLOW_F_MASQ only. REQUEST: the node's address and port the client's source becomes;
+	 * REPLY: the client's address and port the destination becomes. */
+	struct lb_addr masq_addr;
+	__u16 masq_port;         /* network byte order */
+	__u16 reserved;
 };
 
 /* A plain hash, not an LRU: an established flow is never evicted to make room. When the
@@ -47,13 +55,20 @@ struct {
 	__type(value, struct flow);
 } conntrack SEC(".maps");
 
-static __always_inline void flow_reverse_key(struct flow_key *rev, const struct flow_key *req,
-					     const struct backend *be)
+/* The reply-direction key of a connection, from its request entry: the backend answers
+ * the client, or for masq the node's address and port the client was given. */
+static __always_inline void flow_reply_key(struct flow_key *rev, const struct flow_key *req,
+					   const struct flow *f)
 {
-	rev->saddr = be->addr;
-	rev->daddr = req->saddr;
-	rev->sport = be->port;
-	rev->dport = req->sport;
+	rev->saddr = f->nat_addr;
+	rev->sport = f->nat_port;
+	if (f->flags & FLOW_F_MASQ) {
+		rev->daddr = f->masq_addr;
+		rev->dport = f->masq_port;
+	} else {
+		rev->daddr = req->saddr;
+		rev->dport = req->sport;
+	}
 	rev->proto = req->proto;
 	rev->family = req->family;
 	rev->reserved = 0;
@@ -63,9 +78,14 @@ static __always_inline void flow_reverse_key(struct flow_key *rev, const struct 
 static __always_inline void flow_request_key(struct flow_key *req, const struct flow_key *reply,
 					     const struct flow *f)
 {
-	req->saddr = reply->daddr;
+	if (f->flags & FLOW_F_MASQ) {
+		req->saddr = f->masq_addr;
+		req->sport = f->masq_port;
+	} else {
+		req->saddr = reply->daddr;
+		req->sport = reply->dport;
+	}
 	req->daddr = f->nat_addr;
-	req->sport = reply->dport;
 	req->dport = f->nat_port;
 	req->proto = reply->proto;
 	req->family = reply->family;
@@ -101,7 +121,7 @@ static __always_inline struct flow *flow_create(const struct flow_key *req, cons
 		return bpf_map_lookup_elem(&conntrack, req);
 	}
 
-	flow_reverse_key(&rev, req, be);
+	flow_reply_key(&rev, req, &entry);
 	entry.nat_addr = req->daddr;
 	entry.nat_port = req->dport;
 	entry.direction = FLOW_REPLY;

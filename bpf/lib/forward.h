@@ -16,6 +16,33 @@ static __always_inline int forward_to_stack(void)
 	return XDP_PASS;
 }
 
+/* The node's address towards a destination: the route's preferred source, as netfilter's
+ * MASQUERADE and IPVS's tunnel transmit take it. 0 on success, -1 without a route. */
+static __always_inline int route_source(struct xdp_md *ctx, const struct packet *pkt,
+				       const struct lb_addr *dst, struct lb_addr *src)
+{
+	struct bpf_fib_lookup fib = {};
+
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.l4_protocol = pkt->flow.proto;
+	if (pkt->flow.family == AF_INET) {
+		fib.family = AF_INET;
+		fib.ipv4_dst = dst->words[0];
+	} else {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+	}
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH) !=
+	    BPF_FIB_LKUP_RET_SUCCESS)
+		return -1;
+	__builtin_memset(src, 0, sizeof(*src));
+	if (pkt->flow.family == AF_INET)
+		src->words[0] = fib.ipv4_src;
+	else
+		__builtin_memcpy(src, fib.ipv6_src, 16);
+	return 0;
+}
+
 static __always_inline int forward_l2(struct xdp_md *ctx, struct ethhdr *eth,
 				      const struct bpf_fib_lookup *fib)
 {

@@ -21,8 +21,9 @@ struct fragment_nat {
 	struct lb_addr nat_addr; /* the address the first fragment was rewritten to */
 	__u32 backend_id;
 	__u8 direction;          /* enum flow_direction */
-	__u8 reserved;
+	__u8 masq;               /* 1: masq_addr rewrites the other endpoint too */
 	__u16 reserved2;
+	struct lb_addr masq_addr;
 };
 
 /* An LRU: a fragment entry only matters for the moments a datagram is in flight, so
@@ -51,6 +52,8 @@ static __always_inline void fragment_remember(const struct packet *pkt, const st
 		.nat_addr = f->nat_addr,
 		.backend_id = f->backend_id,
 		.direction = f->direction,
+		.masq = (f->flags & FLOW_F_MASQ) ? 1 : 0,
+		.masq_addr = f->masq_addr,
 	};
 
 	fragment_key_of(&key, pkt);

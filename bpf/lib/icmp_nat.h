@@ -5,7 +5,8 @@
  *    outer source and the inner destination become the VIP, the inner port the VIP's;
  *  - from the client side, about a reply we sent (inner: VIP -> client): the outer
  *    destination and the inner source become the backend, the inner port the backend's.
- * The inner transport checksum is left as it is, as IPVS leaves it. */
+ * The inner transport checksum is left as it is, as IPVS leaves it. Errors about masq
+ * flows (two endpoints rewritten) are left to the stack: translating them is not done yet. */
 #pragma once
 
 #include "common.h"
@@ -89,7 +90,7 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx)
 		qsrc.words[0] = qip->saddr;
 		qdst.words[0] = qip->daddr;
 		f = icmp_quoted_flow(&qsrc, &qdst, ports, qproto, AF_INET);
-		if (!f)
+		if (!f || (f->flags & FLOW_F_MASQ))
 			return -1;
 		reply = f->direction == FLOW_REPLY;
 		new_addr = f->nat_addr;
@@ -133,7 +134,7 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx)
 		__builtin_memcpy(&qsrc, &qip6->saddr, 16);
 		__builtin_memcpy(&qdst, &qip6->daddr, 16);
 		f = icmp_quoted_flow(&qsrc, &qdst, ports, qproto, AF_INET6);
-		if (!f)
+		if (!f || (f->flags & FLOW_F_MASQ))
 			return -1;
 		reply = f->direction == FLOW_REPLY;
 		new_addr = f->nat_addr;

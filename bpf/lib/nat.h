@@ -4,6 +4,7 @@
 #include "common.h"
 #include "csum.h"
 #include "parse.h"
+#include "flow.h"
 
 /* Rewrites one address of a fragment that carries no transport header (IP checksum only). */
 static __always_inline void nat_rewrite_address(struct packet *pkt, int rewrite_dest, const struct lb_addr *addr)
@@ -66,4 +67,18 @@ static __always_inline void nat_rewrite(struct packet *pkt, int rewrite_dest,
 		pkt->flow.dport = port;
 	else
 		pkt->flow.sport = port;
+}
+
+/* Rewrites the packet as its flow entry says: the endpoint of its direction (the backend
+ * for a request, the VIP for a reply), and for masq the other endpoint too. */
+static __always_inline void nat_apply(struct packet *pkt, const struct flow *f)
+{
+	struct lb_addr addr = f->nat_addr;
+	int reply = f->direction == FLOW_REPLY;
+
+	nat_rewrite(pkt, !reply, &addr, f->nat_port);
+	if (f->flags & FLOW_F_MASQ) {
+		addr = f->masq_addr;
+		nat_rewrite(pkt, reply, &addr, f->masq_port);
+	}
 }

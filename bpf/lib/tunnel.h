@@ -13,7 +13,8 @@
 #define IPPROTO_IPV6_INNER 41
 #define SVC_F_TUNNEL 0x20
 
-/* [0]: the IPv4 source of outer headers, [1]: the IPv6 one. */
+/* [0]: the IPv4 source of outer headers, [1]: the IPv6 one, where the route to the backend
+ * gives none. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 2);
@@ -69,15 +70,21 @@ static __always_inline void *tunnel_push(struct xdp_md *ctx, const __u8 *macs, _
 static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *backend)
 {
 	__u32 which = pkt->ip4 ? 0 : 1;
-	struct lb_addr *source = bpf_map_lookup_elem(&tunnel_source, &which);
 	struct lb_addr src, dst = *backend;
 	__u8 macs[2 * ETH_ALEN];
 	struct ethhdr *eth = 0;
 	int grown;
 
-	if (!source || (!source->words[0] && !source->words[3]))
-		return forward_to_stack(); /* no tunnel source configured */
-	src = *source;
+	/* The source of the route to the backend, as IPVS's tunnel transmit takes it; the
+	 * configured one where the FIB cannot say (no route, or a kernel without
+	 * BPF_FIB_LOOKUP_SRC). */
+	if (route_source(ctx, pkt, backend, &src)) {
+		struct lb_addr *source = bpf_map_lookup_elem(&tunnel_source, &which);
+
+		if (!source || (!source->words[0] && !source->words[3]))
+			return forward_to_stack(); /* no source to send from */
+		src = *source;
+	}
 	{
 		/* As IPVS's tunnel xmit: a packet that cannot fit once encapsulated is refused
 		 * with the MTU the client must use (IPv4 only when DF is set, else the stack

@@ -129,8 +129,8 @@ internal static class RunCommand
             .Where(a => !a.IsIPv6LinkLocal)
             .ToList();
 
-    // Tunnelled packets leave from the node's address on the first served interface that has
-    // one of the family (IPVS takes the route's source; XDP has no route lookup for sources).
+    // Tunnelled packets leave from the source of the route to the backend, as IPVS's; where
+    // the FIB gives none, from the node's address on the first served interface of the family.
     private static void SetTunnelSources(XdpDataplane dataplane, IReadOnlyList<string> interfaces)
     {
         var addresses = NodeAddresses(interfaces);

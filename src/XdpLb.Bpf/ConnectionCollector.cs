@@ -138,23 +138,33 @@ public sealed class ConnectionCollector(XdpLbProgram program, Func<uint, uint> p
         return true;
     }
 
-    private static FlowKey ReplyKey(FlowKey request, FlowValue flow) => new()
+    // As flow_reply_key / flow_request_key in bpf/lib/flow.h: a masq connection's other
+    // side is the node's address and port it was given, not the client's.
+    internal static FlowKey ReplyKey(FlowKey request, FlowValue flow)
     {
-        SourceAddr = flow.NatAddr,
-        DestAddr = request.SourceAddr,
-        SourcePort = flow.NatPort,
-        DestPort = request.SourcePort,
-        Proto = request.Proto,
-        Family = request.Family,
-    };
+        bool masq = flow.Flags.HasFlag(FlowFlags.Masq);
+        return new()
+        {
+            SourceAddr = flow.NatAddr,
+            DestAddr = masq ? flow.MasqAddr : request.SourceAddr,
+            SourcePort = flow.NatPort,
+            DestPort = masq ? flow.MasqPort : request.SourcePort,
+            Proto = request.Proto,
+            Family = request.Family,
+        };
+    }
 
-    private static FlowKey RequestKey(FlowKey reply, FlowValue flow) => new()
+    internal static FlowKey RequestKey(FlowKey reply, FlowValue flow)
     {
-        SourceAddr = reply.DestAddr,
-        DestAddr = flow.NatAddr,
-        SourcePort = reply.DestPort,
-        DestPort = flow.NatPort,
-        Proto = reply.Proto,
-        Family = reply.Family,
-    };
+        bool masq = flow.Flags.HasFlag(FlowFlags.Masq);
+        return new()
+        {
+            SourceAddr = masq ? flow.MasqAddr : reply.DestAddr,
+            DestAddr = flow.NatAddr,
+            SourcePort = masq ? flow.MasqPort : reply.DestPort,
+            DestPort = flow.NatPort,
+            Proto = reply.Proto,
+            Family = reply.Family,
+        };
+    }
 }

@@ -48,6 +48,10 @@ public sealed partial class XdpDataplane : IDataplane
 
     public void SetTimeouts(Timeouts timeouts) => Collector.Timeouts = timeouts;
 
+    // Connections keep the port they were given; a new range applies to new connections.
+    public void SetMasquerade(MasqSettings masq) =>
+        program.MasqPorts.Update(0, new MasqPortRange { Min = masq.PortRange.First, Max = masq.PortRange.Last });
+
     /// <summary>One past the highest backend id in use: the range counters need to be read for.</summary>
     public uint BackendIdLimit => backendIds.Next;
 
@@ -177,7 +181,8 @@ public sealed partial class XdpDataplane : IDataplane
         Flags = (byte)(ServiceFlags(a.Service) | (a.Service.Persistence > 0 ? PersistentFlag : 0)
             | (a.Service.SourceRanges.Count > 0 ? SourceRangesFlag : 0)
             | (a.Service.Forwarding == Forwarding.Dr ? DirectFlag : 0)
-            | (a.Service.Forwarding == Forwarding.Tun ? TunnelFlag : 0)),
+            | (a.Service.Forwarding == Forwarding.Tun ? TunnelFlag : 0)
+            | (a.Service.Forwarding == Forwarding.Masq ? MasqFlag : 0)),
     };
 
     // A removed backend's connections are expired at once, as kube-proxy configures IPVS
@@ -208,6 +213,7 @@ public sealed partial class XdpDataplane : IDataplane
     private const int SourceRangesFlag = 0x80; // xdplb's own: the service has sourceRanges
     private const int DirectFlag = 0x40; // xdplb's own: forwarding dr
     private const int TunnelFlag = 0x20; // xdplb's own: forwarding tun
+    private const int MasqFlag = 0x02; // IPVS keeps 0x02 (HASHED) kernel-internal; xdplb's: forwarding masq
 
     /// <summary>The outer source addresses of tunnelled packets (one per family; null leaves it).</summary>
     public void SetTunnelSources(IPAddress? v4, IPAddress? v6)

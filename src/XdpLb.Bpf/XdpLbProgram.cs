@@ -29,6 +29,7 @@ public sealed class XdpLbProgram : IDisposable
         Fragments = obj.Map<FragmentKey, FragmentNat>("fragments");
         SourceRanges = obj.Map<SourceRangeKey, byte>("source_ranges");
         TunnelSource = obj.Map<uint, LbAddr>("tunnel_source");
+        MasqPorts = obj.Map<uint, MasqPortRange>("masq_ports");
         BackendStatus = obj.MmapArray<BackendStatus>("backend_status");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
@@ -50,6 +51,8 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<SourceRangeKey, byte> SourceRanges { get; }
     /// <summary>[0]: the IPv4 source of tunnel (IPIP) headers, [1]: the IPv6 one.</summary>
     public BpfMap<uint, LbAddr> TunnelSource { get; }
+    /// <summary>[0]: masq.portRange.</summary>
+    public BpfMap<uint, MasqPortRange> MasqPorts { get; }
     /// <summary>Each backend id's service and weight, shared with the data path.</summary>
     public MmapArrayMap<BackendStatus> BackendStatus { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
@@ -71,7 +74,7 @@ public sealed class XdpLbProgram : IDisposable
     public static readonly string[] PinnedMaps =
     [
         "services", "backend_slots", "sched_states", "bucket_tables", "maglev_tables", "wrr_tables", "conntrack",
-        "affinity", "fragments", "source_ranges", "tunnel_source", "backend_status", "backend_conns", "backend_traffic", "counters",
+        "affinity", "fragments", "source_ranges", "tunnel_source", "masq_ports", "backend_status", "backend_conns", "backend_traffic", "counters",
     ];
 
     /// <summary>True when every map came from the pin directory: an earlier agent's state is being adopted.</summary>

@@ -35,7 +35,7 @@ public sealed class DirectRoutingTests
         Assert.True(packet.L4ChecksumValid);
         var (key, flow) = Assert.Single(dp.Program.Conntrack.Entries());
         Assert.Equal(FlowDirection.Request, flow.Direction);
-        Assert.Equal(1, flow.Flags);
+        Assert.Equal(FlowFlags.Direct, flow.Flags);
         Assert.Equal(DataPathHarness.BackendAddresses[2], flow.NatAddr.ToIPAddress(System.Net.Sockets.AddressFamily.InterNetwork));
         Assert.Equal(1UL, dp.Counter(Counter.FwdDirect));
         Assert.Equal(0UL, dp.Counter(Counter.NatRequest));

@@ -16,6 +16,8 @@ public sealed class ReconcilerTests
 
         public void SetTimeouts(Timeouts timeouts) => Calls.Add($"timeouts {timeouts.Tcp}/{timeouts.TcpFin}/{timeouts.Udp}");
 
+        public void SetMasquerade(MasqSettings masq) => Calls.Add($"masq {masq.PortRange}");
+
         public void ApplyService(Service service)
         {
             services[service.Key!] = service;
@@ -48,7 +50,7 @@ public sealed class ReconcilerTests
 
         var result = new Reconciler(dp).Sync(Config(Web(1, "10.0.0.1"), Web(2, "10.0.0.2")), full: false);
 
-        Assert.Equal(["timeouts 900/120/300", "apply 10.96.0.1:80/tcp", "apply 10.96.0.2:80/tcp"], dp.Calls);
+        Assert.Equal(["timeouts 900/120/300", "masq 32768-60999", "apply 10.96.0.1:80/tcp", "apply 10.96.0.2:80/tcp"], dp.Calls);
         Assert.Equal(2, result.Added.Count);
     }
 
@@ -122,6 +124,20 @@ public sealed class ReconcilerTests
 
         reconciler.Sync(Config() with { Timeouts = new Timeouts(60, 30, 10) }, full: false);
 
-        Assert.Equal(["timeouts 900/120/300", "timeouts 60/30/10"], dp.Calls);
+        Assert.Equal(["timeouts 900/120/300", "masq 32768-60999", "timeouts 60/30/10"], dp.Calls);
+    }
+
+    [Fact]
+    public void MasqPortRangeChangesReachTheDataplaneOnce()
+    {
+        var dp = new RecordingDataplane();
+        var reconciler = new Reconciler(dp);
+        var changed = Config() with { Masq = new MasqSettings { PortRange = new PortRange(40000, 40999) } };
+        reconciler.Sync(Config(), full: false);
+
+        reconciler.Sync(changed, full: false);
+        reconciler.Sync(changed, full: true);
+
+        Assert.Equal(["timeouts 900/120/300", "masq 32768-60999", "masq 40000-40999"], dp.Calls);
     }
 }

@@ -16,7 +16,7 @@ public sealed class AgentCommandLineTests : IDisposable
 
     [Theory]
     [InlineData("scheduler: fastest", "services[0] \"web\"", "scheduler", "fastest")]
-    [InlineData("forwarding: masq", "service \"web\"", "forwarding", "masq")]
+    [InlineData("forwarding: ipip", "services[0] \"web\"", "forwarding", "ipip")]
     [InlineData("externalTrafficPolicy: local", "service \"web\"", "externalTrafficPolicy", "local")]
     [InlineData("colour: blue", "services[0] \"web\"", "unknown key", "colour")]
     [InlineData("protocol: sctp", "service \"web\"", "protocol", "sctp")]

@@ -26,5 +26,7 @@ public enum Counter : uint
     FwdDirect,
     FwdTunnel,
     TxTooBig,
+    DropMasqNoRoute,
+    DropMasqNoPort,
     Max,
 }

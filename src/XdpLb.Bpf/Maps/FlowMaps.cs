@@ -31,12 +31,27 @@ public struct FlowValue
     public LbAddr NatAddr;
     public ushort NatPort;
     public FlowDirection Direction;
-    /// <summary>FLOW_F_*: 0x01 direct routing (no reply entry, INPUT_ONLY states).</summary>
-    public byte Flags;
+    public FlowFlags Flags;
     public TcpState State;
     public uint BackendId;
     public uint ServiceId;
     public ulong LastSeenNs;
+    /// <summary>Masq only. Request: the node's address and port the client's source became; reply: the client's.</summary>
+    public LbAddr MasqAddr;
+    public ushort MasqPort;
+    public ushort Reserved;
+}
+
+/// <summary>FLOW_F_* of bpf/lib/flow.h.</summary>
+[Flags]
+public enum FlowFlags : byte
+{
+    None = 0,
+    /// <summary>dr (and tun): no reply entry, IPVS's INPUT_ONLY states.</summary>
+    Direct = 0x01,
+    Tunnel = 0x02,
+    /// <summary>Both endpoints rewritten: the source to MasqAddr/MasqPort.</summary>
+    Masq = 0x04,
 }
 
 /// <summary>enum tcp_state of bpf/lib/tcp_state.h: IPVS's IP_VS_TCP_S_* numbering.</summary>
@@ -75,6 +90,7 @@ public struct FragmentNat
     public LbAddr NatAddr;
     public uint BackendId;
     public FlowDirection Direction;
-    public byte Reserved;
+    public byte Masq;
     public ushort Reserved2;
+    public LbAddr MasqAddr;
 }

@@ -13,6 +13,9 @@ public interface IDataplane
 
     void SetTimeouts(Timeouts timeouts);
 
+    /// <summary>The source ports masq connections are given (masq.portRange).</summary>
+    void SetMasquerade(MasqSettings masq);
+
     /// <summary>Creates or updates a service with its backends.</summary>
     void ApplyService(Service service);
 

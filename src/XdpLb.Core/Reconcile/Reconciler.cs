@@ -20,6 +20,7 @@ public sealed record SyncResult(
 public sealed class Reconciler(IDataplane dataplane)
 {
     private Timeouts? appliedTimeouts;
+    private MasqSettings? appliedMasq;
 
     public SyncResult Sync(LbConfig desired, bool full)
     {
@@ -27,6 +28,11 @@ public sealed class Reconciler(IDataplane dataplane)
         {
             dataplane.SetTimeouts(desired.Timeouts);
             appliedTimeouts = desired.Timeouts;
+        }
+        if (appliedMasq != desired.Masq)
+        {
+            dataplane.SetMasquerade(desired.Masq);
+            appliedMasq = desired.Masq;
         }
 
         var wanted = desired.Services.Where(s => s.Key is not null).ToDictionary(s => s.Key!);

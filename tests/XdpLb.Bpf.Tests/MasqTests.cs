@@ -1,0 +1,134 @@
+using System.Net;
+using XdpLb.Bpf.Maps;
+using XdpLb.Bpf.Tests.Packets;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Bpf.Tests;
+
+/// <summary>
+/// forwarding: masq. The node's address towards the backend (the route's preferred source)
+/// replaces the client's, on a port of masq.portRange that no other connection to that
+/// backend holds; the backend's answer to that port goes back to the client from the VIP.
+/// </summary>
+public sealed class MasqTests : IDisposable
+{
+    // The node's side of the link to the backends, where the FIB lookup finds its source.
+    private readonly ScratchNetns node = new("masq", 1500, "10.0.50.1/24", "fd00:50::1/64");
+
+    private static readonly IPAddress NodeV4 = IPAddress.Parse("10.0.50.1"), NodeV6 = IPAddress.Parse("fd00:50::1");
+
+    public void Dispose() => node.Dispose();
+
+    private static (IPAddress Vip, IPAddress Client, IPAddress Backend, IPAddress Node) Addresses(bool v6) => v6
+        ? (IPAddress.Parse("fd00:96::10"), IPAddress.Parse("fd00:1::2"), IPAddress.Parse("fd00:50::2"), NodeV6)
+        : (IPAddress.Parse("10.96.0.10"), IPAddress.Parse("10.0.1.2"), IPAddress.Parse("10.0.50.2"), NodeV4);
+
+    private static Service Masq(IPAddress vip, Protocol protocol, params IPAddress[] backends) => new()
+    {
+        Address = vip, Port = 80, Protocol = protocol, Forwarding = Forwarding.Masq,
+        Backends = backends.Select(b => new Backend(b, 8080)).ToList(),
+    };
+
+    private static LbConfig Config(PortRange range, params Service[] services) =>
+        DataPathHarness.Config(services) with { Masq = new MasqSettings { PortRange = range } };
+
+    [Theory]
+    [InlineData(false, PacketBuilder.Tcp)]
+    [InlineData(true, PacketBuilder.Tcp)]
+    [InlineData(false, PacketBuilder.Udp)]
+    [InlineData(true, PacketBuilder.Udp)]
+    public void RequestLeavesFromTheNodeAndTheAnswerReturnsFromTheVip(bool v6, byte proto)
+    {
+        var (vip, client, backend, nodeAddr) = Addresses(v6);
+        var protocol = proto == PacketBuilder.Tcp ? Protocol.Tcp : Protocol.Udp;
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), Masq(vip, protocol, backend)));
+        var request = new PacketBuilder { Source = client, Destination = vip, Protocol = proto, SourcePort = 33333, DestPort = 80, Payload = "ping"u8.ToArray() };
+
+        var sent = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, request.Build()).Packet);
+
+        Assert.Equal((backend, (ushort)8080), (sent.Destination, sent.DestPort));
+        Assert.Equal(nodeAddr, sent.Source);
+        Assert.InRange(sent.SourcePort, 40000, 40999);
+        Assert.True(sent.IpChecksumValid && sent.L4ChecksumValid, "checksums after both rewrites");
+        Assert.Equal("ping"u8.ToArray(), sent.Payload);
+
+        var answer = new PacketBuilder
+        {
+            Source = backend, Destination = nodeAddr, Protocol = proto, SourcePort = 8080, DestPort = sent.SourcePort,
+            Flags = TcpFlags.Syn | TcpFlags.Ack, Payload = "pong"u8.ToArray(),
+        };
+        var back = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, answer.Build()).Packet);
+
+        Assert.Equal((vip, (ushort)80), (back.Source, back.SourcePort));
+        Assert.Equal((client, (ushort)33333), (back.Destination, back.DestPort));
+        Assert.True(back.IpChecksumValid && back.L4ChecksumValid, "checksums of the answer");
+        Assert.Equal(1UL, dp.Counter(Counter.NatReply));
+        Assert.All(dp.Program.Conntrack.Entries(), e => Assert.Equal(FlowFlags.Masq, e.Value.Flags));
+    }
+
+    [Fact]
+    public void PortsAreNeverSharedAndAFullRangeRefusesNewConnections()
+    {
+        var (vip, _, backend, _) = Addresses(false);
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40007), Masq(vip, Protocol.Tcp, backend)));
+
+        // Eight clients fill the eight ports towards the one backend.
+        var ports = Enumerable.Range(0, 8).Select(i =>
+        {
+            var syn = new PacketBuilder { Source = IPAddress.Parse($"10.0.1.{10 + i}"), Destination = vip, DestPort = 80 };
+            return ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, syn.Build()).Packet).SourcePort;
+        }).ToList();
+        var ninth = node.TestRun(dp.Program.Ingress, new PacketBuilder { Source = IPAddress.Parse("10.0.1.99"), Destination = vip, DestPort = 80 }.Build());
+
+        Assert.Equal(Enumerable.Range(40000, 8).Select(p => (ushort)p), ports.Order());
+        Assert.Equal(XdpAction.Drop, ninth.Action);
+        Assert.Equal(1UL, dp.Counter(Counter.DropMasqNoPort));
+        Assert.Equal(16, dp.Program.Conntrack.Count());
+    }
+
+    [Fact]
+    public void ExpiringAConnectionFreesItsPort()
+    {
+        var (vip, _, backend, _) = Addresses(false);
+        var service = Masq(vip, Protocol.Tcp, backend);
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40000), service));
+        var first = new PacketBuilder { Source = IPAddress.Parse("10.0.1.10"), Destination = vip, DestPort = 80 }.Build();
+        var second = new PacketBuilder { Source = IPAddress.Parse("10.0.1.11"), Destination = vip, DestPort = 80 }.Build();
+        node.TestRun(dp.Program.Ingress, first);
+        Assert.Equal(XdpAction.Drop, node.TestRun(dp.Program.Ingress, second).Action);
+
+        // The control plane's expiry finds the reply entry through the masq address and port.
+        int expired = dp.Dataplane.Collector.ExpireBackends(new HashSet<uint> { dp.Dataplane.BackendId(service.Key!, service.Backends[0]) });
+
+        Assert.Equal(1, expired);
+        Assert.Equal(0, dp.Program.Conntrack.Count());
+        Assert.Equal(40000, ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, second).Packet).SourcePort);
+    }
+
+    [Fact]
+    public void ABackendReachingItsOwnNatServiceIsMasqueradedAsKubeProxyDoes()
+    {
+        var (vip, _, backend, nodeAddr) = Addresses(false);
+        var service = Masq(vip, Protocol.Tcp, backend) with { Forwarding = Forwarding.Nat };
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), service));
+
+        var fromItself = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, new PacketBuilder { Source = backend, Destination = vip, DestPort = 80 }.Build()).Packet);
+        var fromClient = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, new PacketBuilder { Source = IPAddress.Parse("10.0.1.2"), Destination = vip, DestPort = 80 }.Build()).Packet);
+
+        Assert.Equal((nodeAddr, backend), (fromItself.Source, fromItself.Destination));
+        Assert.Equal(IPAddress.Parse("10.0.1.2"), fromClient.Source);                        // others keep their address
+    }
+
+    [Fact]
+    public void WithoutARouteToTheBackendTheConnectionIsRefusedAndCounted()
+    {
+        var vip = IPAddress.Parse("10.96.0.10");
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), Masq(vip, Protocol.Tcp, IPAddress.Parse("192.0.2.7"))));
+
+        var result = node.TestRun(dp.Program.Ingress, new PacketBuilder { Source = IPAddress.Parse("10.0.1.2"), Destination = vip, DestPort = 80 }.Build());
+
+        Assert.Equal(XdpAction.Drop, result.Action);
+        Assert.Equal(1UL, dp.Counter(Counter.DropMasqNoRoute));
+        Assert.Equal(0, dp.Program.Conntrack.Count());
+    }
+}
