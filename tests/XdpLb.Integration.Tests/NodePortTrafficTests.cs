@@ -36,10 +36,16 @@ public sealed class NodePortTrafficTests : IDisposable
                 nodePort: true
                 externalTrafficPolicy: local
                 backends: [{address: 10.0.11.2, port: 8080}, {address: 10.0.12.2, port: 8080, local: true}, {address: 10.0.13.2, port: 8080}]
+              - {name: npu, port: 30090, protocol: udp, nodePort: true, externalTrafficPolicy: local, backends: [{address: 10.0.11.2, port: 9000}, {address: 10.0.12.2, port: 9000, local: true}]}
             """);
         using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
 
         Assert.Equal(["b2", "b2", "b2"], Enumerable.Range(0, 3).Select(_ => Get("http://10.0.1.1:30080/")));
+        Assert.Equal("b2 64", topology.UdpExchange("10.0.1.1", 30090, 64));
+        // The client's own address reaches the backend (no masquerade): its HTTP server and
+        // its UDP server's log both saw 10.0.1.2.
+        Assert.Equal("[::ffff:10.0.1.2]", Get("http://10.0.1.1:30080/cgi-bin/whoami"));
+        Assert.Equal(["10.0.1.2"], File.ReadAllLines(Path.Combine(topology.WwwDir(2), "udp-clients.log")));
     }
 
     public void Dispose()

@@ -6,7 +6,9 @@
 #   PREFIXbN  eth0 10.0.1N.2/24 fd00:1N::2/64  --  lbN 10.0.1N.1 fd00:1N::1  (N = 1..3)
 #
 # Each backend runs an HTTP server on :8080 that answers with its own name (b1, b2, b3),
-# and a UDP server on :9000 that answers "bN LENGTH" (tests/netns/build/udp_echo).
+# serves /1m.bin (the same random megabyte on each) and /cgi-bin/whoami (the client address
+# it sees), and a UDP server on :9000 that answers "bN LENGTH" (tests/netns/build/udp_echo)
+# and logs its clients' addresses to /tmp/xdplb-topology-PREFIX/bN/udp-clients.log.
 # The client's and backends' veths carry an XDP_PASS program (a frame redirected into a
 # veth is only delivered natively when its peer has XDP) and send with TX checksum
 # offload off (so an XDP rewrite cannot leave a half-computed checksum): environment.md.
@@ -60,6 +62,13 @@ up() {
     ip netns exec "$cl" ethtool -K eth0 tx off >/dev/null
     ip -n "$cl" link set dev eth0 xdpdrv obj "$pass_obj" sec xdp
 
+    # What every backend serves besides its name: a megabyte to check transfers end to end,
+    # and the client address it sees (busybox httpd's CGI REMOTE_ADDR).
+    mkdir -p "$www"
+    head -c 1048576 /dev/urandom > "$www/1m.bin"
+    printf '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "$REMOTE_ADDR"\n' > "$www/whoami"
+    chmod +x "$www/whoami"
+
     for i in $(seq 1 $BACKENDS); do
         local b
         b=$(ns "b$i")
@@ -76,10 +85,12 @@ up() {
         ip -n "$b" -6 route add default via "fd00:1$i::1"
         ip netns exec "$b" ethtool -K eth0 tx off >/dev/null
         ip -n "$b" link set dev eth0 xdpdrv obj "$pass_obj" sec xdp
-        mkdir -p "$www/b$i"
+        mkdir -p "$www/b$i/cgi-bin"
         echo "b$i" > "$www/b$i/index.html"
+        cp "$www/1m.bin" "$www/b$i/1m.bin"
+        cp "$www/whoami" "$www/b$i/cgi-bin/whoami"
         ip netns exec "$b" busybox httpd -p 8080 -h "$www/b$i"
-        ip netns exec "$b" "$udp_echo" serve 9000 "b$i" </dev/null >/dev/null 2>&1 &
+        ip netns exec "$b" "$udp_echo" serve 9000 "b$i" </dev/null >"$www/b$i/udp-clients.log" 2>&1 &
     done
 }
 

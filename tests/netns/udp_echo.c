@@ -1,12 +1,14 @@
 /* A UDP server and client for the netns tests and the demo.
  *
- *   udp_echo serve PORT NAME         answers every datagram with "NAME LENGTH\n"
+ *   udp_echo serve PORT NAME         answers every datagram with "NAME LENGTH\n" from the
+ *                                    address it was sent to; logs the sender's on stdout
  *   udp_echo send ADDR PORT LENGTH   sends one LENGTH-byte datagram, prints the answer
  *   udp_echo ping ADDR PORT COUNT MS one socket (one flow): COUNT datagrams MS apart, prints
  *                                    "answered N of COUNT" and the names that answered
  *
  * Both address families; the server listens on [::] (dual-stack). The client waits 3 s for
  * the answer and exits 1 without one. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,28 +18,55 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+/* Answers from the address the datagram was sent to (as DNS servers do), so that a client
+ * behind direct routing, which sent to the VIP the backend holds, gets its answer from the
+ * VIP; and logs each client's address on stdout, one line a datagram. */
 static int serve(int port, const char *name)
 {
 	static char buf[65536];
 	struct sockaddr_in6 addr = { .sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any };
-	int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0;
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0), off = 0, on = 1;
 
 	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) ||
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on)) ||
 	    bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
 		perror("udp_echo serve");
 		return 1;
 	}
 	for (;;) {
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(peer);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &len);
-		char answer[128];
-		int m;
+		struct sockaddr_in6 peer;
+		union {
+			struct cmsghdr align;
+			char bytes[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		} control;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr msg = {
+			.msg_name = &peer, .msg_namelen = sizeof(peer), .msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = &control, .msg_controllen = sizeof(control),
+		};
+		struct cmsghdr *cmsg;
+		struct in6_pktinfo *to = NULL;
+		char answer[128], peer_text[INET6_ADDRSTRLEN];
+		ssize_t n = recvmsg(fd, &msg, 0);
 
 		if (n < 0)
 			continue;
-		m = snprintf(answer, sizeof(answer), "%s %zd\n", name, n);
-		sendto(fd, answer, m, 0, (struct sockaddr *)&peer, len);
+		for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg))
+			if (cmsg->cmsg_level == IPPROTO_IPV6 && cmsg->cmsg_type == IPV6_PKTINFO)
+				to = (struct in6_pktinfo *)CMSG_DATA(cmsg);
+		inet_ntop(AF_INET6, &peer.sin6_addr, peer_text, sizeof(peer_text));
+		printf("%s\n", strncmp(peer_text, "::ffff:", 7) ? peer_text : peer_text + 7);
+		fflush(stdout);
+		iov.iov_base = answer;
+		iov.iov_len = snprintf(answer, sizeof(answer), "%s %zd\n", name, n);
+		if (to) {
+			to->ipi6_ifindex = 0; /* the route decides the interface */
+			msg.msg_controllen = CMSG_SPACE(sizeof(struct in6_pktinfo));
+		} else {
+			msg.msg_control = NULL;
+			msg.msg_controllen = 0;
+		}
+		sendmsg(fd, &msg, 0);
 	}
 }
 
