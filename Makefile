@@ -23,10 +23,10 @@ bpf: ensure-setup
 agent: bpf
 	$(DOTNET) publish src/XdpLb.Agent -c $(CONFIGURATION) -o bin -p:PublishSingleFile=true --self-contained false -v quiet -nologo
 
-# A UDP server/client for the netns tests and the demo.
-tools: ensure-setup tests/netns/build/udp_echo
+# A UDP server/client for the netns tests and the demo; a tagged-frame UDP client.
+tools: ensure-setup tests/netns/build/udp_echo tests/netns/build/vlan_udp
 
-tests/netns/build/udp_echo: tests/netns/udp_echo.c
+tests/netns/build/%: tests/netns/%.c
 	mkdir -p $(@D)
 	clang -O2 -Wall -Werror -o $@ $<
 

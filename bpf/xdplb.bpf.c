@@ -2,6 +2,7 @@
  * rewrite -> forward. Traffic that is not for a service leaves untouched (XDP_PASS). */
 #include "lib/common.h"
 #include "lib/counters.h"
+#include "lib/vlan.h"
 #include "lib/parse.h"
 #include "lib/maps.h"
 #include "lib/flow.h"
@@ -17,7 +18,7 @@
 #include "lib/forward.h"
 #include "lib/reply.h"
 
-static __always_inline int pass_unparsed(struct xdp_md *ctx, const struct packet *pkt, int parse_result)
+static __always_inline int pass_unparsed(struct xdp_md *ctx, struct packet *pkt, int parse_result)
 {
 	int rc;
 
@@ -27,7 +28,7 @@ static __always_inline int pass_unparsed(struct xdp_md *ctx, const struct packet
 		break;
 	case PARSE_NOT_L4:
 		if (pkt->flow.proto == IPPROTO_ICMP || pkt->flow.proto == IPPROTO_ICMPV6) {
-			rc = icmp_error_nat(ctx);
+			rc = icmp_error_nat(ctx, pkt);
 			if (rc >= 0)
 				return rc;
 		}
@@ -53,6 +54,10 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 		f->last_seen_ns = now;
 	conn_track(pkt, conn_owner(pkt, f), reply);
 	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
+	if (reply) {
+		pkt->toward_client = 1;
+		pkt->client_tag = f->vlan_tci ? VLAN_TAGGED | f->vlan_tci : 0;
+	}
 	if (f->flags & FLOW_F_TUNNEL)
 		return forward_tunnel(ctx, pkt, &addr);
 	if (f->flags & FLOW_F_DIRECT) {
@@ -139,13 +144,13 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 			count(CNT_DROP_MASQ_NO_ROUTE);
 			return XDP_DROP;
 		}
-		f = masq_flow_create(&pkt->flow, be, &node, svc->id, state, FLOW_F_MASQ, &created);
+		f = masq_flow_create(&pkt->flow, be, &node, svc->id, state, FLOW_F_MASQ, (__u16)pkt->vlan_in, &created);
 		if (created < 0) {
 			count(CNT_DROP_MASQ_NO_PORT);
 			return XDP_DROP;
 		}
 	} else {
-		f = flow_create(&pkt->flow, be, svc->id, state, flags, &created);
+		f = flow_create(&pkt->flow, be, svc->id, state, flags, (__u16)pkt->vlan_in, &created);
 	}
 	if (!f) {
 		count(CNT_DROP_CONNTRACK_FULL);
@@ -185,6 +190,10 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct pack
 	addr = nat->nat_addr;
 	reply = nat->direction == FLOW_REPLY;
 	backend_count_packet(nat->backend_id, reply, pkt->ip_len, 0);
+	if (reply) {
+		pkt->toward_client = 1;
+		pkt->client_tag = nat->vlan_tci ? VLAN_TAGGED | nat->vlan_tci : 0;
+	}
 	nat_rewrite_address(pkt, !reply, &addr);
 	if (nat->masq) {
 		addr = nat->masq_addr;
@@ -194,38 +203,63 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct pack
 	return forward_packet(ctx, pkt);
 }
 
-SEC("xdp")
-int xdplb_ingress(struct xdp_md *ctx)
+static __always_inline int handle_packet(struct xdp_md *ctx, struct packet *pkt)
 {
-	struct packet pkt = {};
 	struct service_key skey = {};
 	struct service *svc;
 	struct flow *f;
 	int rc;
 
-	rc = parse_packet(ctx, &pkt);
+	rc = parse_packet(ctx, pkt);
 	if (rc == PARSE_FRAGMENT)
-		return handle_later_fragment(ctx, &pkt);
+		return handle_later_fragment(ctx, pkt);
 	if (rc != PARSE_OK)
-		return pass_unparsed(ctx, &pkt, rc);
+		return pass_unparsed(ctx, pkt, rc);
 
-	f = bpf_map_lookup_elem(&conntrack, &pkt.flow);
+	f = bpf_map_lookup_elem(&conntrack, &pkt->flow);
 	if (f) {
-		if (!conn_reusable(&pkt, f))
-			return handle_flow(ctx, &pkt, f);
-		conn_expire(&pkt.flow, f);
+		if (!conn_reusable(pkt, f))
+			return handle_flow(ctx, pkt, f);
+		conn_expire(&pkt->flow, f);
 	}
 
-	skey.addr = pkt.flow.daddr;
-	skey.port = pkt.flow.dport;
-	skey.proto = pkt.flow.proto;
-	skey.family = pkt.flow.family;
+	skey.addr = pkt->flow.daddr;
+	skey.port = pkt->flow.dport;
+	skey.proto = pkt->flow.proto;
+	skey.family = pkt->flow.family;
 	svc = bpf_map_lookup_elem(&services, &skey);
 	if (!svc) {
 		count(CNT_PASS_NOT_SERVICE);
 		return XDP_PASS;
 	}
-	return handle_new_flow(ctx, &pkt, svc);
+	return handle_new_flow(ctx, pkt, svc);
+}
+
+SEC("xdp")
+int xdplb_ingress(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct packet pkt = {};
+	int rc;
+
+	/* A tag comes off first, so that every header after it is where it is untagged. */
+	if ((void *)(eth + 1) <= data_end && eth->h_proto == bpf_htons(ETH_P_8021Q)) {
+		rc = vlan_pop(ctx);
+		if (rc < 0) {
+			count(CNT_MALFORMED);
+			return XDP_DROP;
+		}
+		pkt.vlan_in = rc;
+		pkt.out_tag = rc;
+	}
+	rc = handle_packet(ctx, &pkt);
+	if (pkt.out_tag && (rc == XDP_PASS || rc == XDP_TX || rc == XDP_REDIRECT) && vlan_push(ctx, pkt.out_tag)) {
+		count(CNT_MALFORMED);
+		return XDP_DROP;
+	}
+	return rc;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -42,7 +42,7 @@ struct flow {
 	 * REPLY: the client's address and port the destination becomes. */
 	struct lb_addr masq_addr;
 	__u16 masq_port;         /* network byte order */
-	__u16 reserved;
+	__u16 vlan_tci;          /* the 802.1Q TCI of the client's frames; 0: untagged */
 };
 
 /* A plain hash, not an LRU: an established flow is never evicted to make room. When the
@@ -96,7 +96,8 @@ static __always_inline void flow_request_key(struct flow_key *req, const struct 
  * to use: ours (*created = 1), or the one another CPU inserted first for the same flow (a
  * retransmitted SYN racing its original). NULL when the table is full. */
 static __always_inline struct flow *flow_create(const struct flow_key *req, const struct backend *be,
-						__u32 service_id, __u32 state, __u8 flags, int *created)
+						__u32 service_id, __u32 state, __u8 flags, __u16 client_tci,
+						int *created)
 {
 	struct flow_key rev = {};
 	struct flow entry = {};
@@ -111,6 +112,7 @@ static __always_inline struct flow *flow_create(const struct flow_key *req, cons
 	entry.backend_id = be->id;
 	entry.service_id = service_id;
 	entry.last_seen_ns = bpf_ktime_get_ns();
+	entry.vlan_tci = client_tci;
 	err = bpf_map_update_elem(&conntrack, req, &entry, BPF_NOEXIST);
 	if (err == -17 /* EEXIST */)
 		return bpf_map_lookup_elem(&conntrack, req);

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "counters.h"
 #include "parse.h"
+#include "vlan.h"
 
 #define IPV6_FLOWINFO_MASK bpf_htonl(0x0FFFFFFF)
 
@@ -43,22 +44,37 @@ static __always_inline int route_source(struct xdp_md *ctx, const struct packet 
 	return 0;
 }
 
-static __always_inline int forward_l2(struct xdp_md *ctx, struct ethhdr *eth,
+/* The egress's tag: a VLAN device's VID (out of its parent); towards a client, the tag
+ * its frames came with; back out of the ingress interface, the tag the frame came with;
+ * out of another interface, none. */
+static __always_inline int forward_l2(struct xdp_md *ctx, struct packet *pkt, struct ethhdr *eth,
 				      const struct bpf_fib_lookup *fib)
 {
+	__u32 out = fib->ifindex;
+	const struct vlan_device *vlan = vlan_device_of(out);
+
+	if (vlan) {
+		out = vlan->parent_ifindex;
+		pkt->out_tag = VLAN_TAGGED | (pkt->vlan_in & VLAN_PRIO_MASK) | (vlan->vid & VLAN_VID_MASK);
+	} else if (pkt->toward_client) {
+		pkt->out_tag = pkt->client_tag;
+	} else if (out != ctx->ingress_ifindex) {
+		pkt->out_tag = 0;
+	}
 	__builtin_memcpy(eth->h_dest, fib->dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib->smac, ETH_ALEN);
-	if (fib->ifindex == ctx->ingress_ifindex) {
+	if (out == ctx->ingress_ifindex) {
 		count(CNT_FWD_TX);
 		return XDP_TX;
 	}
 	count(CNT_FWD_REDIRECT);
-	return bpf_redirect(fib->ifindex, 0);
+	return bpf_redirect(out, 0);
 }
 
 /* nexthop: the address the FIB routes to; 0 for the packet's own destination. Direct
  * routing passes the backend's, leaving the packet addressed to the VIP. */
-static __always_inline int forward_ipv4_via(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip, __be32 nexthop)
+static __always_inline int forward_ipv4_via(struct xdp_md *ctx, struct packet *pkt, struct ethhdr *eth, struct iphdr *ip,
+					    __be32 nexthop)
 {
 	struct bpf_fib_lookup fib = {};
 	__u32 check;
@@ -81,15 +97,15 @@ static __always_inline int forward_ipv4_via(struct xdp_md *ctx, struct ethhdr *e
 	check += bpf_htons(0x0100);
 	ip->check = (__u16)(check + (check >= 0xFFFF));
 	ip->ttl--;
-	return forward_l2(ctx, eth, &fib);
+	return forward_l2(ctx, pkt, eth, &fib);
 }
 
-static __always_inline int forward_ipv4(struct xdp_md *ctx, struct ethhdr *eth, struct iphdr *ip)
+static __always_inline int forward_ipv4(struct xdp_md *ctx, struct packet *pkt, struct ethhdr *eth, struct iphdr *ip)
 {
-	return forward_ipv4_via(ctx, eth, ip, 0);
+	return forward_ipv4_via(ctx, pkt, eth, ip, 0);
 }
 
-static __always_inline int forward_ipv6_via(struct xdp_md *ctx, struct ethhdr *eth, struct ipv6hdr *ip6,
+static __always_inline int forward_ipv6_via(struct xdp_md *ctx, struct packet *pkt, struct ethhdr *eth, struct ipv6hdr *ip6,
 					    const struct lb_addr *nexthop)
 {
 	struct bpf_fib_lookup fib = {};
@@ -110,29 +126,29 @@ static __always_inline int forward_ipv6_via(struct xdp_md *ctx, struct ethhdr *e
 		return forward_to_stack();
 
 	ip6->hop_limit--;
-	return forward_l2(ctx, eth, &fib);
+	return forward_l2(ctx, pkt, eth, &fib);
 }
 
-static __always_inline int forward_ipv6(struct xdp_md *ctx, struct ethhdr *eth, struct ipv6hdr *ip6)
+static __always_inline int forward_ipv6(struct xdp_md *ctx, struct packet *pkt, struct ethhdr *eth, struct ipv6hdr *ip6)
 {
-	return forward_ipv6_via(ctx, eth, ip6, 0);
+	return forward_ipv6_via(ctx, pkt, eth, ip6, 0);
 }
 
 /* Direct routing: to the backend's MAC, the packet unchanged but for TTL and MACs. */
 static __always_inline int forward_direct(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *backend)
 {
 	if (pkt->ip4)
-		return forward_ipv4_via(ctx, pkt->eth, pkt->ip4, backend->words[0]);
+		return forward_ipv4_via(ctx, pkt, pkt->eth, pkt->ip4, backend->words[0]);
 	if (pkt->ip6)
-		return forward_ipv6_via(ctx, pkt->eth, pkt->ip6, backend);
+		return forward_ipv6_via(ctx, pkt, pkt->eth, pkt->ip6, backend);
 	return forward_to_stack();
 }
 
 static __always_inline int forward_packet(struct xdp_md *ctx, struct packet *pkt)
 {
 	if (pkt->ip4)
-		return forward_ipv4(ctx, pkt->eth, pkt->ip4);
+		return forward_ipv4(ctx, pkt, pkt->eth, pkt->ip4);
 	if (pkt->ip6)
-		return forward_ipv6(ctx, pkt->eth, pkt->ip6);
+		return forward_ipv6(ctx, pkt, pkt->eth, pkt->ip6);
 	return forward_to_stack();
 }

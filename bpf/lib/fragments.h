@@ -22,7 +22,7 @@ struct fragment_nat {
 	__u32 backend_id;
 	__u8 direction;          /* enum flow_direction */
 	__u8 masq;               /* 1: masq_addr rewrites the other endpoint too */
-	__u16 reserved2;
+	__u16 vlan_tci;          /* the flow's: the client's 802.1Q TCI, 0 untagged */
 	struct lb_addr masq_addr;
 };
 
@@ -54,6 +54,7 @@ static __always_inline void fragment_remember(const struct packet *pkt, const st
 		.direction = f->direction,
 		.masq = (f->flags & FLOW_F_MASQ) ? 1 : 0,
 		.masq_addr = f->masq_addr,
+		.vlan_tci = f->vlan_tci,
 	};
 
 	fragment_key_of(&key, pkt);

@@ -57,7 +57,7 @@ static __always_inline struct flow *icmp_quoted_flow(const struct lb_addr *qsrc,
 	return bpf_map_lookup_elem(&conntrack, &key);
 }
 
-static __always_inline int icmp_error_nat(struct xdp_md *ctx)
+static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -117,7 +117,7 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx)
 		else
 			ip->daddr = new_addr.words[0];
 		count(CNT_NAT_ICMP_ERROR);
-		return forward_ipv4(ctx, eth, ip);
+		return forward_ipv4(ctx, pkt, eth, ip);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1), *qip6;
 
@@ -156,7 +156,7 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx)
 		}
 		icmp->checksum = csum_apply(icmp->checksum, icmp_delta);
 		count(CNT_NAT_ICMP_ERROR);
-		return forward_ipv6(ctx, eth, ip6);
+		return forward_ipv6(ctx, pkt, eth, ip6);
 	}
 	return -1;
 }

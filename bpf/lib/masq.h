@@ -63,7 +63,7 @@ static __always_inline __u16 masq_claim_port(struct flow_key *rev, const struct 
  * when no port was free. */
 static __always_inline struct flow *masq_flow_create(const struct flow_key *req, const struct backend *be,
 						     const struct lb_addr *node, __u32 service_id, __u32 state,
-						     __u8 flags, int *created)
+						     __u8 flags, __u16 client_tci, int *created)
 {
 	struct flow_key rev = {};
 	struct flow entry = {};
@@ -80,6 +80,7 @@ static __always_inline struct flow *masq_flow_create(const struct flow_key *req,
 	entry.last_seen_ns = bpf_ktime_get_ns();
 	entry.masq_addr = req->saddr;
 	entry.masq_port = req->sport;
+	entry.vlan_tci = client_tci;
 	rev.saddr = be->addr;
 	rev.sport = be->port;
 	rev.daddr = *node;

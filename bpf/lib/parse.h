@@ -51,6 +51,13 @@ struct packet {
 	__u32 ip_len; /* bytes at the IP layer, as IPVS counts them */
 	__u8 fragment; /* enum fragment_kind */
 	__u32 frag_id; /* IPv4 id or IPv6 identification, when fragment != FRAG_NONE */
+	/* 802.1Q (vlan.h): VLAN_TAGGED | TCI, or 0. The tag the frame came with (taken off
+	 * before parsing); the one it leaves with (put back on at the end); for replies, the
+	 * one the connection's client sent with. */
+	__u32 vlan_in;
+	__u32 out_tag;
+	__u32 client_tag;
+	__u8 toward_client; /* a reply: client_tag applies */
 };
 
 static __always_inline int parse_l4(struct packet *pkt, void *l4, void *data_end)

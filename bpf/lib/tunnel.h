@@ -129,7 +129,7 @@ static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt
 		outer->daddr = dst.words[0];
 		outer->check = ~csum_fold64(bpf_csum_diff(0, 0, (__be32 *)outer, sizeof(*outer), 0));
 		count(CNT_FWD_TUNNEL);
-		return forward_ipv4(ctx, eth, outer);
+		return forward_ipv4(ctx, pkt, eth, outer);
 	}
 	if (pkt->ip6) {
 		struct ipv6hdr *outer;
@@ -146,7 +146,7 @@ static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt
 		__builtin_memcpy(&outer->saddr, &src, 16);
 		__builtin_memcpy(&outer->daddr, &dst, 16);
 		count(CNT_FWD_TUNNEL);
-		return forward_ipv6(ctx, eth, outer);
+		return forward_ipv6(ctx, pkt, eth, outer);
 	}
 	return forward_to_stack();
 }

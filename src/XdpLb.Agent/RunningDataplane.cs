@@ -137,6 +137,8 @@ internal sealed class RunningDataplane : IDisposable
             var started = DateTime.UtcNow;
             try
             {
+                if (full)
+                    RefreshVlanDevices();
                 // NodePort services on the node's addresses as they are now; a full sync follows changes.
                 var result = reconciler.Sync(NodePorts.Expand(Config, nodeAddresses()), full);
                 if (result.Changed)
@@ -212,5 +214,18 @@ internal sealed class RunningDataplane : IDisposable
         if (loop.IsAlive)
             loop.Join();
         wake.Dispose();
+    }
+
+    // VLAN devices come and go with the node's configuration: re-read at each full sync.
+    private void RefreshVlanDevices()
+    {
+        try
+        {
+            dataplane.SetVlanDevices(VlanDevices.Read());
+        }
+        catch (FormatException e)
+        {
+            Log.Error("VLAN devices not read; frames routed to one leave its parent untagged", ("error", e.Message));
+        }
     }
 }

@@ -215,6 +215,27 @@ public sealed partial class XdpDataplane : IDataplane
     private const int TunnelFlag = 0x20; // xdplb's own: forwarding tun
     private const int MasqFlag = 0x02; // IPVS keeps 0x02 (HASHED) kernel-internal; xdplb's: forwarding masq
 
+    /// <summary>
+    /// The node's VLAN devices, so that a frame routed to one leaves its parent with its VID.
+    /// Devices whose name or parent no longer resolves are left out.
+    /// </summary>
+    public void SetVlanDevices(IReadOnlyList<VlanDevice> devices)
+    {
+        var wanted = new Dictionary<uint, VlanDeviceValue>();
+        foreach (var d in devices)
+        {
+            int ifindex = XdpLink.TryInterfaceIndex(d.Name), parent = XdpLink.TryInterfaceIndex(d.Parent);
+            if (ifindex > 0 && parent > 0)
+                wanted[(uint)ifindex] = new VlanDeviceValue { ParentIfindex = (uint)parent, Vid = d.Vid };
+        }
+        // Entries before the count: the count only lets the data path skip the lookup.
+        foreach (var (ifindex, value) in wanted)
+            program.VlanDevices.Update(ifindex, value);
+        foreach (var stale in program.VlanDevices.Keys().Where(k => !wanted.ContainsKey(k)).ToList())
+            program.VlanDevices.Delete(stale);
+        program.VlanDeviceCount.Update(0, (uint)wanted.Count);
+    }
+
     /// <summary>The outer source addresses of tunnelled packets (one per family; null leaves it).</summary>
     public void SetTunnelSources(IPAddress? v4, IPAddress? v6)
     {

@@ -30,6 +30,8 @@ public sealed class XdpLbProgram : IDisposable
         SourceRanges = obj.Map<SourceRangeKey, byte>("source_ranges");
         TunnelSource = obj.Map<uint, LbAddr>("tunnel_source");
         MasqPorts = obj.Map<uint, MasqPortRange>("masq_ports");
+        VlanDevices = obj.Map<uint, VlanDeviceValue>("vlan_devices");
+        VlanDeviceCount = obj.Map<uint, uint>("vlan_device_count");
         BackendStatus = obj.MmapArray<BackendStatus>("backend_status");
         Counters = obj.PerCpuArray<ulong>("counters");
         BackendTraffic = obj.PerCpuArray<BackendTraffic>("backend_traffic");
@@ -53,6 +55,9 @@ public sealed class XdpLbProgram : IDisposable
     public BpfMap<uint, LbAddr> TunnelSource { get; }
     /// <summary>[0]: masq.portRange.</summary>
     public BpfMap<uint, MasqPortRange> MasqPorts { get; }
+    /// <summary>The node's VLAN devices by ifindex; [0] of VlanDeviceCount says how many.</summary>
+    public BpfMap<uint, VlanDeviceValue> VlanDevices { get; }
+    public BpfMap<uint, uint> VlanDeviceCount { get; }
     /// <summary>Each backend id's service and weight, shared with the data path.</summary>
     public MmapArrayMap<BackendStatus> BackendStatus { get; }
     public PerCpuArrayMap<ulong> Counters { get; }
@@ -74,7 +79,7 @@ public sealed class XdpLbProgram : IDisposable
     public static readonly string[] PinnedMaps =
     [
         "services", "backend_slots", "sched_states", "bucket_tables", "maglev_tables", "wrr_tables", "conntrack",
-        "affinity", "fragments", "source_ranges", "tunnel_source", "masq_ports", "backend_status", "backend_conns", "backend_traffic", "counters",
+        "affinity", "fragments", "source_ranges", "tunnel_source", "masq_ports", "vlan_devices", "vlan_device_count", "backend_status", "backend_conns", "backend_traffic", "counters",
     ];
 
     /// <summary>True when every map came from the pin directory: an earlier agent's state is being adopted.</summary>

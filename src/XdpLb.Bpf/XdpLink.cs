@@ -98,6 +98,9 @@ public sealed unsafe class XdpLink : IDisposable
         return new XdpLink(new BpfFdHandle(fd, ownsHandle: true), interfaceName, ifindex, mode, null);
     }
 
+    /// <summary>The interface's index, 0 when there is none of that name.</summary>
+    public static int TryInterfaceIndex(string interfaceName) => (int)Libc.IfNameToIndex(interfaceName);
+
     public static int InterfaceIndex(string interfaceName)
     {
         uint index = Libc.IfNameToIndex(interfaceName);

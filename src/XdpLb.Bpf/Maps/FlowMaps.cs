@@ -39,7 +39,8 @@ public struct FlowValue
     /// <summary>Masq only. Request: the node's address and port the client's source became; reply: the client's.</summary>
     public LbAddr MasqAddr;
     public ushort MasqPort;
-    public ushort Reserved;
+    /// <summary>The 802.1Q TCI of the client's frames; 0: untagged.</summary>
+    public ushort VlanTci;
 }
 
 /// <summary>FLOW_F_* of bpf/lib/flow.h.</summary>
@@ -91,6 +92,6 @@ public struct FragmentNat
     public uint BackendId;
     public FlowDirection Direction;
     public byte Masq;
-    public ushort Reserved2;
+    public ushort VlanTci;
     public LbAddr MasqAddr;
 }
