@@ -58,14 +58,14 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 		pkt->toward_client = 1;
 		pkt->client_tag = f->vlan_tci ? VLAN_TAGGED | f->vlan_tci : 0;
 	}
+	if (pkt->fragment == FRAG_FIRST)
+		fragment_remember(pkt, f);
 	if (f->flags & FLOW_F_TUNNEL)
 		return forward_tunnel(ctx, pkt, &addr);
 	if (f->flags & FLOW_F_DIRECT) {
 		count(CNT_FWD_DIRECT);
 		return forward_direct(ctx, pkt, &addr);
 	}
-	if (pkt->fragment == FRAG_FIRST)
-		fragment_remember(pkt, f);
 	nat_apply(pkt, f);
 	count(reply ? CNT_NAT_REPLY : CNT_NAT_REQUEST);
 	return forward_packet(ctx, pkt);
@@ -160,14 +160,14 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 		count(CNT_NEW_FLOW);
 		conn_opened(f->backend_id, state);
 		backend_count_packet(f->backend_id, 0, pkt->ip_len, 1);
+		if (pkt->fragment == FRAG_FIRST)
+			fragment_remember(pkt, f);
 		if (f->flags & FLOW_F_TUNNEL)
 			return forward_tunnel(ctx, pkt, &f->nat_addr);
 		if (f->flags & FLOW_F_DIRECT) {
 			count(CNT_FWD_DIRECT);
 			return forward_direct(ctx, pkt, &f->nat_addr);
 		}
-		if (pkt->fragment == FRAG_FIRST)
-			fragment_remember(pkt, f);
 		/* The packet that opened the connection is counted above; forward it as is. */
 		nat_apply(pkt, f);
 		count(CNT_NAT_REQUEST);
@@ -176,7 +176,8 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 	return handle_flow(ctx, pkt, f);
 }
 
-/* A fragment after the first: the address rewrite its first fragment got, or the stack. */
+/* A fragment after the first: what its first fragment got (rewrite, direct routing or
+ * tunnel), or the stack. */
 static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct packet *pkt)
 {
 	struct fragment_nat *nat = fragment_lookup(pkt);
@@ -194,8 +195,14 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct pack
 		pkt->toward_client = 1;
 		pkt->client_tag = nat->vlan_tci ? VLAN_TAGGED | nat->vlan_tci : 0;
 	}
+	if (nat->flags & FLOW_F_TUNNEL)
+		return forward_tunnel(ctx, pkt, &addr);
+	if (nat->flags & FLOW_F_DIRECT) {
+		count(CNT_FWD_DIRECT);
+		return forward_direct(ctx, pkt, &addr);
+	}
 	nat_rewrite_address(pkt, !reply, &addr);
-	if (nat->masq) {
+	if (nat->flags & FLOW_F_MASQ) {
 		addr = nat->masq_addr;
 		nat_rewrite_address(pkt, reply, &addr);
 	}

@@ -21,7 +21,7 @@ struct fragment_nat {
 	struct lb_addr nat_addr; /* the address the first fragment was rewritten to */
 	__u32 backend_id;
 	__u8 direction;          /* enum flow_direction */
-	__u8 masq;               /* 1: masq_addr rewrites the other endpoint too */
+	__u8 flags;              /* the flow's FLOW_F_*: how to send them on */
 	__u16 vlan_tci;          /* the flow's: the client's 802.1Q TCI, 0 untagged */
 	struct lb_addr masq_addr;
 };
@@ -52,7 +52,7 @@ static __always_inline void fragment_remember(const struct packet *pkt, const st
 		.nat_addr = f->nat_addr,
 		.backend_id = f->backend_id,
 		.direction = f->direction,
-		.masq = (f->flags & FLOW_F_MASQ) ? 1 : 0,
+		.flags = f->flags,
 		.masq_addr = f->masq_addr,
 		.vlan_tci = f->vlan_tci,
 	};

@@ -5,8 +5,9 @@
  *    outer source and the inner destination become the VIP, the inner port the VIP's;
  *  - from the client side, about a reply we sent (inner: VIP -> client): the outer
  *    destination and the inner source become the backend, the inner port the backend's.
- * The inner transport checksum is left as it is, as IPVS leaves it. Errors about masq
- * flows (two endpoints rewritten) are left to the stack: translating them is not done yet. */
+ * For masq flows the other endpoint is translated too: the node's address and port back
+ * to the client's (towards the client), the client's to the node's (towards the backend).
+ * The inner transport checksum is left as it is, as IPVS leaves it. */
 #pragma once
 
 #include "common.h"
@@ -57,6 +58,65 @@ static __always_inline struct flow *icmp_quoted_flow(const struct lb_addr *qsrc,
 	return bpf_map_lookup_elem(&conntrack, &key);
 }
 
+/* One endpoint of the translation. The quoted packet's source (quoted_src) or destination
+ * gets addr:port, and the outer header's address on the other side gets addr: the quoted
+ * packet went the opposite way to the error. */
+static __always_inline void icmp4_rewrite(struct iphdr *ip, struct icmp_error_hdr *icmp, struct iphdr *qip,
+					  struct quoted_ports *ports, int quoted_src, __be32 addr, __u16 port)
+{
+	__u32 *qaddr = quoted_src ? &qip->saddr : &qip->daddr;
+	__u16 *qport = quoted_src ? &ports->source : &ports->dest;
+	__u32 *oaddr = quoted_src ? &ip->daddr : &ip->saddr;
+	__u16 old_check = qip->check;
+	__u64 icmp_delta;
+
+	qip->check = csum_apply(qip->check, csum_delta32(0, *qaddr, addr));
+	icmp_delta = csum_delta32(0, *qaddr, addr);
+	icmp_delta = csum_delta16(icmp_delta, *qport, port);
+	icmp_delta = csum_delta16(icmp_delta, old_check, qip->check);
+	icmp->checksum = csum_apply(icmp->checksum, icmp_delta);
+	*qaddr = addr;
+	*qport = port;
+	ip->check = csum_apply(ip->check, csum_delta32(0, *oaddr, addr));
+	*oaddr = addr;
+}
+
+static __always_inline void icmp6_rewrite(struct ipv6hdr *ip6, struct icmp_error_hdr *icmp, struct ipv6hdr *qip6,
+					  struct quoted_ports *ports, int quoted_src, const struct lb_addr *addr, __u16 port)
+{
+	struct lb_addr *qaddr = quoted_src ? (struct lb_addr *)&qip6->saddr : (struct lb_addr *)&qip6->daddr;
+	struct lb_addr *oaddr = quoted_src ? (struct lb_addr *)&ip6->daddr : (struct lb_addr *)&ip6->saddr;
+	__u16 *qport = quoted_src ? &ports->source : &ports->dest;
+	struct lb_addr old_q = *qaddr, old_o = *oaddr;
+	__u64 icmp_delta;
+
+	/* ICMPv6's checksum covers the outer addresses through its pseudo-header. */
+	icmp_delta = csum_delta_addr(0, &old_q, addr, 4);
+	icmp_delta = csum_delta_addr(icmp_delta, &old_o, addr, 4);
+	icmp_delta = csum_delta16(icmp_delta, *qport, port);
+	icmp->checksum = csum_apply(icmp->checksum, icmp_delta);
+	*qaddr = *addr;
+	*qport = port;
+	*oaddr = *addr;
+}
+
+/* Which endpoint each rewrite takes, from the flow entry the quoted packet belongs to. */
+static __always_inline void icmp_translation_of(struct packet *pkt, const struct flow *f, int *reply, int *masq,
+						struct lb_addr *nat, __u16 *nat_port, struct lb_addr *other, __u16 *other_port)
+{
+	*reply = f->direction == FLOW_REPLY;
+	*masq = (f->flags & FLOW_F_MASQ) != 0;
+	*nat = f->nat_addr;
+	*nat_port = f->nat_port;
+	*other = f->masq_addr;
+	*other_port = f->masq_port;
+	if (*reply) {
+		/* The error goes to the client, on its VLAN. */
+		pkt->toward_client = 1;
+		pkt->client_tag = f->vlan_tci ? VLAN_TAGGED | f->vlan_tci : 0;
+	}
+}
+
 static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
@@ -64,12 +124,10 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt
 	struct ethhdr *eth = data;
 	struct icmp_error_hdr *icmp;
 	struct quoted_ports *ports;
-	struct lb_addr qsrc = {}, qdst = {}, outer_old, new_addr;
+	struct lb_addr qsrc = {}, qdst = {}, nat, other;
 	struct flow *f;
-	__u64 icmp_delta = 0;
-	__u16 new_port;
-	__u8 qproto;
-	int reply;
+	__u16 nat_port, other_port;
+	int reply, masq;
 
 	if ((void *)(eth + 1) > data_end)
 		return -1;
@@ -86,36 +144,18 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt
 		ports = (void *)(qip + 1);
 		if ((void *)(ports + 1) > data_end)
 			return -1;
-		qproto = qip->protocol;
 		qsrc.words[0] = qip->saddr;
 		qdst.words[0] = qip->daddr;
-		f = icmp_quoted_flow(&qsrc, &qdst, ports, qproto, AF_INET);
-		if (!f || (f->flags & FLOW_F_MASQ))
+		f = icmp_quoted_flow(&qsrc, &qdst, ports, qip->protocol, AF_INET);
+		if (!f)
 			return -1;
-		reply = f->direction == FLOW_REPLY;
-		new_addr = f->nat_addr;
-		new_port = f->nat_port;
-		/* The quoted header: destination (about a request) or source (about a reply). */
-		{
-			__u32 *qaddr = reply ? &qip->daddr : &qip->saddr;
-			__u16 *qport = reply ? &ports->dest : &ports->source;
-			__u16 old_check = qip->check;
-
-			qip->check = csum_apply(qip->check, csum_delta32(0, *qaddr, new_addr.words[0]));
-			icmp_delta = csum_delta32(icmp_delta, *qaddr, new_addr.words[0]);
-			icmp_delta = csum_delta16(icmp_delta, *qport, new_port);
-			icmp_delta = csum_delta16(icmp_delta, old_check, qip->check);
-			*qaddr = new_addr.words[0];
-			*qport = new_port;
-		}
-		icmp->checksum = csum_apply(icmp->checksum, icmp_delta);
-		/* The outer header: source (towards the client) or destination (towards the backend). */
-		outer_old.words[0] = reply ? ip->saddr : ip->daddr;
-		ip->check = csum_apply(ip->check, csum_delta32(0, outer_old.words[0], new_addr.words[0]));
-		if (reply)
-			ip->saddr = new_addr.words[0];
-		else
-			ip->daddr = new_addr.words[0];
+		icmp_translation_of(pkt, f, &reply, &masq, &nat, &nat_port, &other, &other_port);
+		/* About a request (from the backend's side): the backend becomes the VIP; about a
+		 * reply (from the client's side): the VIP becomes the backend. With masq, the node's
+		 * address and port and the client's trade places too. */
+		icmp4_rewrite(ip, icmp, qip, ports, !reply, nat.words[0], nat_port);
+		if (masq)
+			icmp4_rewrite(ip, icmp, qip, ports, reply, other.words[0], other_port);
 		count(CNT_NAT_ICMP_ERROR);
 		return forward_ipv4(ctx, pkt, eth, ip);
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
@@ -130,31 +170,15 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt
 		ports = (void *)(qip6 + 1);
 		if ((void *)(ports + 1) > data_end)
 			return -1;
-		qproto = qip6->nexthdr;
 		__builtin_memcpy(&qsrc, &qip6->saddr, 16);
 		__builtin_memcpy(&qdst, &qip6->daddr, 16);
-		f = icmp_quoted_flow(&qsrc, &qdst, ports, qproto, AF_INET6);
-		if (!f || (f->flags & FLOW_F_MASQ))
+		f = icmp_quoted_flow(&qsrc, &qdst, ports, qip6->nexthdr, AF_INET6);
+		if (!f)
 			return -1;
-		reply = f->direction == FLOW_REPLY;
-		new_addr = f->nat_addr;
-		new_port = f->nat_port;
-		{
-			struct lb_addr *qaddr = reply ? (struct lb_addr *)&qip6->daddr : (struct lb_addr *)&qip6->saddr;
-			struct lb_addr *oaddr = reply ? (struct lb_addr *)&ip6->saddr : (struct lb_addr *)&ip6->daddr;
-			__u16 *qport = reply ? &ports->dest : &ports->source;
-			struct lb_addr old_q = *qaddr;
-
-			outer_old = *oaddr;
-			/* ICMPv6's checksum covers the outer addresses through its pseudo-header. */
-			icmp_delta = csum_delta_addr(icmp_delta, &old_q, &new_addr, 4);
-			icmp_delta = csum_delta_addr(icmp_delta, &outer_old, &new_addr, 4);
-			icmp_delta = csum_delta16(icmp_delta, *qport, new_port);
-			*qaddr = new_addr;
-			*qport = new_port;
-			*oaddr = new_addr;
-		}
-		icmp->checksum = csum_apply(icmp->checksum, icmp_delta);
+		icmp_translation_of(pkt, f, &reply, &masq, &nat, &nat_port, &other, &other_port);
+		icmp6_rewrite(ip6, icmp, qip6, ports, !reply, &nat, nat_port);
+		if (masq)
+			icmp6_rewrite(ip6, icmp, qip6, ports, reply, &other, other_port);
 		count(CNT_NAT_ICMP_ERROR);
 		return forward_ipv6(ctx, pkt, eth, ip6);
 	}

@@ -62,6 +62,29 @@ public sealed class FragmentTests
         Assert.Equal(2UL, dp.Counter(Counter.NatFragment));
     }
 
+    [Theory]
+    [InlineData(Forwarding.Dr)]
+    [InlineData(Forwarding.Tun)]
+    public void LaterFragmentsFollowTheirFirstByDirectRoutingAndTunnel(Forwarding forwarding)
+    {
+        var backend = DataPathHarness.BackendAddresses[0];
+        var service = new Service { Address = DataPathHarness.Vip, Port = 53, Protocol = Protocol.Udp, Forwarding = forwarding, Backends = [new Backend(backend, 53)] };
+        using var dp = new DataPathHarness(DataPathHarness.Config(service));
+        dp.Dataplane.SetTunnelSources(IPAddress.Parse("10.0.11.1"), null);
+        using var unrouted = new ScratchNetns("frag");
+        var datagram = new PacketBuilder { Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, Protocol = PacketBuilder.Udp, DestPort = 53, Payload = new byte[3000] }.Build();
+
+        var outputs = Fragmenter.Fragment(datagram, 1232).Select(f => unrouted.TestRun(dp.Program.Ingress, f)).ToList();
+
+        Assert.Equal(3, outputs.Count);
+        Assert.Equal(0UL, dp.Counter(Counter.PassFragment));
+        if (forwarding == Forwarding.Dr)
+            Assert.Equal(3UL, dp.Counter(Counter.FwdDirect));
+        else
+            Assert.All(outputs, o => Assert.Equal(backend, new IPAddress(o.Packet.AsSpan(14 + 16, 4)))); // IPIP to the backend
+        Assert.Equal(3UL, dp.Program.ReadAllTraffic(dp.Dataplane.BackendIdLimit)[dp.Dataplane.BackendId(service.Key!, service.Backends[0])].PacketsIn);
+    }
+
     [Fact]
     public void RepliesAreFragmentedToo()
     {

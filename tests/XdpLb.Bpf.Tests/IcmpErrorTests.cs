@@ -26,7 +26,7 @@ public sealed class IcmpErrorTests
         return new Setup(dp, vip, client, backend, v6);
     }
 
-    private static (IPAddress Src, IPAddress Dst, byte[] Icmp) Parse(byte[] frame, bool v6)
+    internal static (IPAddress Src, IPAddress Dst, byte[] Icmp) Parse(byte[] frame, bool v6)
     {
         var ip = frame.AsSpan(14);
         if (v6)
@@ -38,7 +38,7 @@ public sealed class IcmpErrorTests
         return (new IPAddress(ip.Slice(12, 4)), new IPAddress(ip.Slice(16, 4)), ip[20..BinaryPrimitives.ReadUInt16BigEndian(ip[2..])].ToArray());
     }
 
-    private static bool IcmpChecksumValid(byte[] icmp, IPAddress src, IPAddress dst, bool v6) =>
+    internal static bool IcmpChecksumValid(byte[] icmp, IPAddress src, IPAddress dst, bool v6) =>
         InternetChecksum.Verifies(icmp, v6 ? InternetChecksum.PseudoHeaderSum(src, dst, 58, icmp.Length) : 0);
 
     [Theory]

@@ -66,6 +66,82 @@ public sealed class MasqTests : IDisposable
         Assert.All(dp.Program.Conntrack.Entries(), e => Assert.Equal(FlowFlags.Masq, e.Value.Flags));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LaterFragmentsGetBothRewritesOfTheirFirst(bool v6)
+    {
+        var (vip, client, backend, nodeAddr) = Addresses(v6);
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), Masq(vip, Protocol.Udp, backend)));
+        var payload = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
+        var datagram = new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, DestPort = 80, Payload = payload }.Build();
+
+        var outputs = Fragmenter.Fragment(datagram, 1232).Select(f => node.TestRun(dp.Program.Ingress, f).Packet).ToList();
+
+        foreach (var frame in outputs)
+        {
+            var ip = frame.AsSpan(14);
+            var (source, destination) = v6 ? (new IPAddress(ip.Slice(8, 16)), new IPAddress(ip.Slice(24, 16))) : (new IPAddress(ip.Slice(12, 4)), new IPAddress(ip.Slice(16, 4)));
+            Assert.Equal((nodeAddr, backend), (source, destination));
+            if (!v6)
+                Assert.True(InternetChecksum.Verifies(ip[..20]), "IPv4 header checksum of a fragment");
+        }
+        Assert.Equal(2UL, dp.Counter(Counter.NatFragment));
+    }
+
+    // The flow client:33333 -> VIP:80, sent on as node:port -> backend:8080 (returned).
+    private ushort OpenUdp(DataPathHarness dp, IPAddress vip, IPAddress client) =>
+        ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, SourcePort = 33333, DestPort = 80 }.Build()).Packet).SourcePort;
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnErrorFromTheBackendSideReachesTheClientAboutItsOwnDatagram(bool v6)
+    {
+        var (vip, client, backend, nodeAddr) = Addresses(v6);
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), Masq(vip, Protocol.Udp, backend)));
+        ushort port = OpenUdp(dp, vip, client);
+        var forwarded = new PacketBuilder { Source = nodeAddr, Destination = backend, Protocol = PacketBuilder.Udp, SourcePort = port, DestPort = 8080, Payload = new byte[1400] }.Build();
+
+        // Fragmentation needed / packet too big on the way to the backend: the client must learn the MTU.
+        var result = node.TestRun(dp.Program.Ingress, IcmpErrorBuilder.Build(backend, nodeAddr, v6 ? (byte)2 : (byte)3, v6 ? (byte)0 : (byte)4, forwarded, rest: 1280));
+
+        var (src, dst, icmp) = IcmpErrorTests.Parse(result.Packet, v6);
+        Assert.Equal((vip, client), (src, dst));
+        Assert.True(IcmpErrorTests.IcmpChecksumValid(icmp, src, dst, v6), "ICMP checksum");
+        var q = ParsedQuote(icmp, v6);
+        Assert.Equal((client, (ushort)33333, vip, (ushort)80), q);
+        Assert.Equal(1UL, dp.Counter(Counter.NatIcmpError));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnErrorFromTheClientSideReachesTheBackendAboutItsOwnAnswer(bool v6)
+    {
+        var (vip, client, backend, nodeAddr) = Addresses(v6);
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), Masq(vip, Protocol.Udp, backend)));
+        ushort port = OpenUdp(dp, vip, client);
+        var answerSeen = new PacketBuilder { Source = vip, Destination = client, Protocol = PacketBuilder.Udp, SourcePort = 80, DestPort = 33333 }.Build();
+
+        var result = node.TestRun(dp.Program.Ingress, IcmpErrorBuilder.Build(client, vip, v6 ? (byte)1 : (byte)3, v6 ? (byte)4 : (byte)3, answerSeen));
+
+        var (src, dst, icmp) = IcmpErrorTests.Parse(result.Packet, v6);
+        Assert.Equal((nodeAddr, backend), (src, dst));
+        Assert.True(IcmpErrorTests.IcmpChecksumValid(icmp, src, dst, v6), "ICMP checksum");
+        Assert.Equal((backend, (ushort)8080, nodeAddr, port), ParsedQuote(icmp, v6));
+    }
+
+    private static (IPAddress Src, ushort SrcPort, IPAddress Dst, ushort DstPort) ParsedQuote(byte[] icmp, bool v6)
+    {
+        var quoted = icmp.AsSpan(8);
+        int header = v6 ? 40 : 20;
+        if (!v6)
+            Assert.True(InternetChecksum.Verifies(quoted[..20]), "quoted IPv4 header checksum");
+        return (new IPAddress(v6 ? quoted.Slice(8, 16) : quoted.Slice(12, 4)), System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(quoted[header..]),
+            new IPAddress(v6 ? quoted.Slice(24, 16) : quoted.Slice(16, 4)), System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(quoted[(header + 2)..]));
+    }
+
     [Fact]
     public void PortsAreNeverSharedAndAFullRangeRefusesNewConnections()
     {

@@ -87,6 +87,23 @@ public sealed class ConfigParserTests
         Assert.Equal(TrafficPolicy.Local, np.ExternalTrafficPolicy);
     }
 
+    [Theory]
+    [InlineData("", Forwarding.Masq)]                                     // kube-proxy masquerades NodePort traffic
+    [InlineData("externalTrafficPolicy: local", Forwarding.Nat)]          // ... unless the client's address is to be kept
+    [InlineData("forwarding: nat", Forwarding.Nat)]                       // or the operator says otherwise
+    [InlineData("forwarding: dr", Forwarding.Dr)]
+    public void NodePortServicesAreMasqueradedByDefaultWithTrafficPolicyCluster(string line, Forwarding expected)
+    {
+        var s = ConfigParser.Parse($"""
+            services:
+              - port: 30080
+                nodePort: true
+                {line}
+            """).Services[0];
+
+        Assert.Equal(expected, s.Forwarding);
+    }
+
     [Fact]
     public void BackendsKeepTheirListedOrder()
     {
@@ -119,6 +136,7 @@ public sealed class ConfigParserTests
     [InlineData("flags: [mh-port]", "flags: \"mh-port\" does not apply to scheduler \"rr\"")]
     [InlineData("sourceRanges: [10.0.0.0/33]", "sourceRanges: \"10.0.0.0/33\" is not a CIDR")]
     [InlineData("nodePort: true", "address: \"10.96.0.10\" must be left out when nodePort is true")]
+    [InlineData("forwarding: masq\n    externalTrafficPolicy: local", "forwarding: \"masq\" replaces the client's address, which externalTrafficPolicy \"local\" is there to keep")]
     public void BadServiceValuesAreNamed(string line, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigParser.Parse($"""

@@ -91,7 +91,7 @@ public struct FragmentNat
     public LbAddr NatAddr;
     public uint BackendId;
     public FlowDirection Direction;
-    public byte Masq;
+    public FlowFlags Flags;
     public ushort VlanTci;
     public LbAddr MasqAddr;
 }

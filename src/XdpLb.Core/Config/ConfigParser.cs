@@ -169,6 +169,10 @@ public static class ConfigParser
             service = service with { NodePort = nodePort };
         if (keys.TryGetValue("externalTrafficPolicy", out var etp) && r.Choice<TrafficPolicy>(etp, $"{path}.externalTrafficPolicy", "traffic policy") is { } policy)
             service = service with { ExternalTrafficPolicy = policy };
+        // kube-proxy masquerades NodePort traffic unless externalTrafficPolicy is Local: the
+        // backend may be on another node, and its answer must come back through this one.
+        if (!keys.ContainsKey("forwarding") && service.NodePort && service.ExternalTrafficPolicy == TrafficPolicy.Cluster)
+            service = service with { Forwarding = Forwarding.Masq };
         if (keys.TryGetValue("sourceRanges", out var sr) && r.Sequence(sr, $"{path}.sourceRanges") is { } ranges)
             service = service with { SourceRanges = ranges.Children.Select(n => r.Scalar(n, $"{path}.sourceRanges")).OfType<string>().ToList() };
         if (keys.TryGetValue("backends", out var bs) && r.Sequence(bs, $"{path}.backends") is { } backendNodes)

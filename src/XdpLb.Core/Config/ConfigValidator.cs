@@ -68,6 +68,9 @@ public static class ConfigValidator
         if (s.Backends.Count > MaxBackendsPerService)
             errors.Add($"{at}: backends: {s.Backends.Count} backends, more than the {MaxBackendsPerService} a service may have");
 
+        if (s.ExternalTrafficPolicy == TrafficPolicy.Local && s.Forwarding == Forwarding.Masq)
+            errors.Add($"{at}: forwarding: \"masq\" replaces the client's address, which externalTrafficPolicy \"local\" is there to keep");
+
         var seenBackends = new HashSet<(IPAddress, ushort)>();
         for (int i = 0; i < s.Backends.Count; i++)
         {
