@@ -37,8 +37,22 @@ internal static class RunCommand
         {
             string linkDir = Path.Combine(options.BpfPinDir, "links");
             Directory.CreateDirectory(linkDir);
-            foreach (var name in options.Interfaces)
-                links.Add(Attach(program.Ingress, name, options.Dataplane, Path.Combine(linkDir, name)));
+            try
+            {
+                foreach (var name in options.Interfaces)
+                    links.Add(Attach(program.Ingress, name, options.Dataplane, Path.Combine(linkDir, name)));
+            }
+            catch
+            {
+                // A start that fails leaves no interface half-served: what this run attached
+                // goes again (links adopted from an earlier agent keep serving).
+                foreach (var link in links.Where(l => l.Mode is not null))
+                {
+                    link.Detach();
+                    Log.Info("xdp detached: the start failed", ("interface", link.Interface));
+                }
+                throw;
+            }
             foreach (var stale in Directory.GetFiles(linkDir).Where(f => !options.Interfaces.Contains(Path.GetFileName(f))))
             {
                 XdpLink.DetachPinned(stale);
