@@ -14,15 +14,19 @@ internal sealed class AgentMetrics
     private readonly CollectorRegistry registry = Metrics.NewCustomRegistry();
     private readonly MetricFactory factory;
 
-    public AgentMetrics()
+    public AgentMetrics(string dataplane)
     {
+        Dataplane = dataplane;
         factory = Metrics.WithCustomRegistry(registry);
+        factory.CreateGauge("xdplb_dataplane_info", "The dataplane the agent runs (xdp or ipvs): always 1.", "dataplane")
+            .WithLabels(dataplane).Set(1);
         SyncDuration = factory.CreateHistogram("xdplb_sync_duration_seconds", "Time to bring the dataplane to the desired state.",
             new HistogramConfiguration { LabelNames = ["kind"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
         SyncErrors = factory.CreateCounter("xdplb_sync_errors_total", "Syncs that failed (retried at the next one).");
     }
 
     public CollectorRegistry Registry => registry;
+    public string Dataplane { get; }
     public Histogram SyncDuration { get; }
     public Counter SyncErrors { get; }
 

@@ -7,10 +7,11 @@ const string Usage = """
     usage: xdplb <command> [flags]
 
     commands:
-      run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]
+      run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic|ipvs]
           [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit]
-          load the XDP data path (adopting what an earlier agent pinned), fill it from FILE,
-          and serve until SIGINT/SIGTERM; SIGHUP or a change of FILE re-reads it
+          load the XDP data path (adopting what an earlier agent pinned; auto falls back to
+          the kernel's IPVS where XDP cannot run), fill it from FILE, and serve until
+          SIGINT/SIGTERM; SIGHUP or a change of FILE re-reads it
       list [-n] [--stats|--rate] [-c] [--json] [--api-socket PATH]
           the services and backends as `ipvsadm -Ln` shows them (-c: the connections)
       stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]
@@ -48,6 +49,17 @@ catch (ConfigException e)
 catch (Exception e) when (e is BpfException or BtfLayoutException or PinnedMapsMismatchException)
 {
     Log.Error("bpf failure", ("error", e.Message));
+    return 1;
+}
+catch (DataplaneUnavailableException e)
+{
+    Log.Error("no dataplane", ("error", e.Message));
+    Console.Error.WriteLine($"xdplb: {e.Message}");
+    return 1;
+}
+catch (XdpLb.Ipvs.Netlink.NetlinkException e)
+{
+    Log.Error("ipvs failure", ("error", e.Message));
     return 1;
 }
 catch (IOException e)

@@ -2,32 +2,75 @@ using System.Runtime.InteropServices;
 using XdpLb.Bpf;
 using XdpLb.Core.Config;
 using XdpLb.Core.Model;
+using XdpLb.Ipvs;
+using XdpLb.Ipvs.Netlink;
 
 namespace XdpLb.Agent;
 
 /// <summary>
-/// `xdplb run`: load the data path (adopting the maps and links an earlier agent pinned),
-/// fill its maps from the config file, attach XDP to the interfaces, and serve until
-/// SIGINT/SIGTERM. The file is re-read when it changes and on SIGHUP. On exit XDP stays
-/// attached, with the maps pinned, so connections carry on, unless --detach-on-exit.
+/// `xdplb run`: choose the dataplane (--dataplane auto: native XDP, then generic XDP, then
+/// the kernel's IPVS, each failure logged with its reason), fill it from the config file,
+/// and serve until SIGINT/SIGTERM. The file is re-read when it changes and on SIGHUP.
+/// XDP: the maps and links an earlier agent pinned are adopted, and on exit XDP stays
+/// attached with the maps pinned, unless --detach-on-exit. IPVS: the virtual servers stay.
 /// </summary>
 internal static class RunCommand
 {
     public static int Run(RunOptions options)
     {
-        var config = ReadConfig(options.ConfigFile);
+        var config = ReadConfig(options.ConfigFile, checkXdpSupport: options.Dataplane != DataplaneChoice.Ipvs);
+        if (options.Dataplane == DataplaneChoice.Ipvs)
+            return RunIpvs(options, config, xdpFailure: null);
         if (!BpfFilesystem.Contains(options.BpfPinDir, out string probed))
             throw new UsageException($"--bpf-pin-dir {options.BpfPinDir} is not on a BPF filesystem ({probed} is not bpffs): " +
                 "mount one first (mount -t bpf bpf /sys/fs/bpf), so that maps and links outlive the agent");
-        string stateFile = Path.Combine(options.StateDir, "xdp-dataplane.json");
+        try
+        {
+            return RunXdp(options, config);
+        }
+        catch (XdpUnavailableException e) when (options.Dataplane == DataplaneChoice.Auto)
+        {
+            Log.Warn("xdp dataplane unavailable, trying ipvs", ("reason", e.Message));
+            return RunIpvs(options, config, xdpFailure: e.Message);
+        }
+        catch (XdpUnavailableException e)
+        {
+            throw e.Cause;
+        }
+    }
 
-        using var program = XdpLbProgram.Load(config.Limits, options.BpfPinDir);
+    /// <summary>Loading or attaching XDP failed: in auto mode, IPVS is tried next.</summary>
+    private sealed class XdpUnavailableException(Exception cause) : Exception(Brief(cause.Message), cause)
+    {
+        public Exception Cause { get; } = cause;
+
+        // The error's first line and libbpf's last word on it; the whole log is for the xdp choice.
+        private static string Brief(string message)
+        {
+            var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return lines.Length <= 1 ? message : $"{lines[0]} ({lines.Where(l => !l.StartsWith("libbpf: failed to load", StringComparison.Ordinal)).Last()})";
+        }
+    }
+
+    private static int RunXdp(RunOptions options, LbConfig config)
+    {
+        string stateFile = Path.Combine(options.StateDir, "xdp-dataplane.json");
+        XdpLbProgram program;
+        try
+        {
+            program = XdpLbProgram.Load(config.Limits, options.BpfPinDir);
+        }
+        catch (Exception e) when (e is BpfException && options.Dataplane == DataplaneChoice.Auto && e is not PinnedMapsMismatchException)
+        {
+            throw new XdpUnavailableException(e);
+        }
+        using var _ = program;
         var dataplane = new XdpDataplane(program);
         Adopt(program, dataplane, stateFile, options.BpfPinDir);
         SetTunnelSources(dataplane, options.Interfaces);
-        var metrics = new AgentMetrics();
-        using var running = new RunningDataplane(program, dataplane, config, options.ConfigFile, stateFile, metrics,
-            () => NodeAddresses(options.Interfaces));
+        var runtime = new XdpRuntime(program, dataplane, stateFile);
+        var metrics = new AgentMetrics("xdp");
+        using var running = new RunningDataplane(runtime, config, options.ConfigFile, metrics, () => NodeAddresses(options.Interfaces));
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
@@ -42,7 +85,7 @@ internal static class RunCommand
                 foreach (var name in options.Interfaces)
                     links.Add(Attach(program.Ingress, name, options.Dataplane, Path.Combine(linkDir, name)));
             }
-            catch
+            catch (Exception e)
             {
                 // A start that fails leaves no interface half-served: what this run attached
                 // goes again (links adopted from an earlier agent keep serving).
@@ -51,6 +94,10 @@ internal static class RunCommand
                     link.Detach();
                     Log.Info("xdp detached: the start failed", ("interface", link.Interface));
                 }
+                // Only "XDP cannot run here" switches dataplanes; another program on the
+                // interface, or an interface that is not there, is the operator's to settle.
+                if (e is BpfException { Errno: 1 or 22 or 95 or 524 } && options.Dataplane == DataplaneChoice.Auto)
+                    throw new XdpUnavailableException(e);
                 throw;
             }
             foreach (var stale in Directory.GetFiles(linkDir).Where(f => !options.Interfaces.Contains(Path.GetFileName(f))))
@@ -59,36 +106,10 @@ internal static class RunCommand
                 Log.Info("xdp detached from an interface no longer served", ("interface", Path.GetFileName(stale)));
             }
 
-            using var stop = new ManualResetEventSlim();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Set(); });
-            using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
-            {
-                ctx.Cancel = true;
-                Log.Info("SIGHUP: reloading the config", ("config", options.ConfigFile));
-                running.RequestReload();
-            });
-            using var watcher = new ConfigWatcher(options.ConfigFile, running.RequestReload);
-            running.Start();
-
             var attachments = links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
             var view = new AgentView(running, program, dataplane, () => attachments, options.ConfigFile);
             metrics.Attach(running, program, dataplane);
-            // IPVS's estimator works on 2 s samples; so do the rates here.
-            using var rates = new Timer(_ => view.SampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
-            var host = AgentHost.StartAsync(options.ApiSocket, options.MetricsAddress, view, metrics,
-                healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
-            // Parsing a large config leaves a large heap behind; give it back before serving.
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-            Log.Info("ready", ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)),
-                ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("metrics", options.MetricsAddress));
-            stop.Wait();
-            host.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            using (var ratesDone = new ManualResetEvent(false))
-            {
-                if (rates.Dispose(ratesDone))
-                    ratesDone.WaitOne();
-            }
+            Serve(options, running, view, metrics, view.SampleRates);
             Log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
             using (var sweepsDone = new ManualResetEvent(false))
             {
@@ -110,6 +131,74 @@ internal static class RunCommand
         }
         Log.Info("stopped");
         return 0;
+    }
+
+    private static int RunIpvs(RunOptions options, LbConfig config, string? xdpFailure)
+    {
+        IpvsClient client;
+        try
+        {
+            client = IpvsClient.Open();
+            var info = client.GetInfo(); // needs CAP_NET_ADMIN: fails here rather than at the first change
+            Log.Info("ipvs dataplane", ("version", $"{info.Version >> 16}.{(info.Version >> 8) & 0xff}.{info.Version & 0xff}"),
+                ("connection_table", info.ConnectionTableSize));
+        }
+        catch (NetlinkException e)
+        {
+            string why = e is NetlinkFamilyNotFoundException ? "the kernel has no IPVS (IP_VS)" : e.Message;
+            throw new DataplaneUnavailableException(xdpFailure is null
+                ? $"the ipvs dataplane cannot run here: {why}"
+                : $"no dataplane can run here: xdp: {xdpFailure}; ipvs: {why}");
+        }
+        using var _ = client;
+        var host = new IpvsHost(new HostCommands());
+        var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, "ipvs-dataplane.json"));
+        var runtime = new IpvsRuntime(dataplane);
+        var metrics = new AgentMetrics("ipvs");
+        using var running = new RunningDataplane(runtime, config, options.ConfigFile, metrics, () => NodeAddresses(options.Interfaces));
+        Log.Info("virtual servers applied", ("services", dataplane.Applied.Count), ("backends", dataplane.Applied.Values.Sum(s => s.Backends.Count)));
+        var view = new IpvsAgentView(running, runtime, client, options.ConfigFile);
+        Serve(options, running, view, metrics, sampleRates: null);
+        running.LogStats();
+        if (options.DetachOnExit)
+        {
+            Log.Info("stopping: removing the virtual servers xdplb owns");
+            running.Read(() => runtime.RemoveAll());
+        }
+        Log.Info("stopped");
+        return 0;
+    }
+
+    /// <summary>The API, metrics, signals and config watcher around a running dataplane, until SIGINT/SIGTERM.</summary>
+    private static void Serve(RunOptions options, RunningDataplane running, Api.IAgentView view, AgentMetrics metrics, Action? sampleRates)
+    {
+        using var stop = new ManualResetEventSlim();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; stop.Set(); });
+        using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
+        {
+            ctx.Cancel = true;
+            Log.Info("SIGHUP: reloading the config", ("config", options.ConfigFile));
+            running.RequestReload();
+        });
+        using var watcher = new ConfigWatcher(options.ConfigFile, running.RequestReload);
+        running.Start();
+        // IPVS's estimator works on 2 s samples; so do the rates here.
+        using var rates = sampleRates is null ? null : new Timer(_ => sampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
+        var host = AgentHost.StartAsync(options.ApiSocket, options.MetricsAddress, view, metrics,
+            healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
+        // Parsing a large config leaves a large heap behind; give it back before serving.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        Log.Info("ready", ("dataplane", metrics.Dataplane), ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)),
+            ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("metrics", options.MetricsAddress));
+        stop.Wait();
+        host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        if (rates is not null)
+        {
+            using var ratesDone = new ManualResetEvent(false);
+            if (rates.Dispose(ratesDone))
+                ratesDone.WaitOne();
+        }
     }
 
     /// <summary>
@@ -154,7 +243,7 @@ internal static class RunCommand
         Log.Info("tunnel sources", ("ipv4", v4), ("ipv6", v6));
     }
 
-    internal static LbConfig ReadConfig(string path)
+    internal static LbConfig ReadConfig(string path, bool checkXdpSupport = true)
     {
         string text;
         try
@@ -166,7 +255,7 @@ internal static class RunCommand
             throw new ConfigException(path, [$"cannot read the config file: {e.Message}"]);
         }
         var config = ConfigParser.Parse(text, path);
-        var unsupported = XdpDataplaneSupport.Unsupported(config);
+        var unsupported = checkXdpSupport ? XdpDataplaneSupport.Unsupported(config) : [];
         if (unsupported.Count > 0)
             throw new ConfigException(path, unsupported);
         return config;

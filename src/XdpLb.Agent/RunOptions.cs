@@ -59,7 +59,7 @@ internal sealed record RunOptions(
                         "auto" => DataplaneChoice.Auto,
                         "xdp" => DataplaneChoice.Xdp,
                         "xdp-generic" => DataplaneChoice.XdpGeneric,
-                        "ipvs" => throw new UsageException("--dataplane ipvs: the IPVS dataplane is not implemented yet"),
+                        "ipvs" => DataplaneChoice.Ipvs,
                         _ => throw new UsageException($"--dataplane \"{choice}\" is not one of auto, xdp, xdp-generic, ipvs"),
                     };
                     break;

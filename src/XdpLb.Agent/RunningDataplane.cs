@@ -1,5 +1,6 @@
 using XdpLb.Bpf;
 using XdpLb.Core.Config;
+using XdpLb.Ipvs.Netlink;
 using XdpLb.Core.Model;
 using XdpLb.Core.Reconcile;
 
@@ -8,18 +9,16 @@ namespace XdpLb.Agent;
 /// <summary>
 /// The loaded data path and the config it serves, kept in sync like kube-proxy: changes
 /// (SIGHUP, the file changing) are batched within minSyncPeriod, and a full resync every
-/// syncPeriod repairs drift. Every touch of the maps (sync, expiry sweep, the stats read
-/// at shutdown) runs under one lock, one at a time. After every sync the dataplane's
-/// state is saved in --state-dir for the next agent.
+/// syncPeriod repairs drift. Every touch of the dataplane (sync, expiry sweep, the stats
+/// read at shutdown) runs under one lock, one at a time. What differs between XDP and IPVS
+/// is the runtime's.
 /// </summary>
 internal sealed class RunningDataplane : IDisposable
 {
     private readonly object gate = new();
-    private readonly XdpLbProgram program;
-    private readonly XdpDataplane dataplane;
+    private readonly IDataplaneRuntime runtime;
     private readonly Reconciler reconciler;
     private readonly string configFile;
-    private readonly string stateFile;
     private readonly AutoResetEvent wake = new(false);
     private readonly Thread loop;
     private volatile bool stopping;
@@ -31,16 +30,14 @@ internal sealed class RunningDataplane : IDisposable
 
     private readonly Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses;
 
-    public RunningDataplane(XdpLbProgram program, XdpDataplane dataplane, LbConfig config, string configFile, string stateFile,
+    public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, string configFile,
         AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses)
     {
         this.nodeAddresses = nodeAddresses;
         this.metrics = metrics;
-        this.program = program;
-        this.dataplane = dataplane;
+        this.runtime = runtime;
         this.configFile = configFile;
-        this.stateFile = stateFile;
-        reconciler = new Reconciler(dataplane);
+        reconciler = new Reconciler(runtime.Dataplane);
         Config = config;
         Sync(full: true);
         lastFullSync = DateTime.UtcNow;
@@ -111,7 +108,7 @@ internal sealed class RunningDataplane : IDisposable
         LbConfig next;
         try
         {
-            next = RunCommand.ReadConfig(configFile);
+            next = RunCommand.ReadConfig(configFile, checkXdpSupport: runtime.Name == "xdp");
         }
         catch (ConfigException e)
         {
@@ -138,12 +135,10 @@ internal sealed class RunningDataplane : IDisposable
             try
             {
                 if (full)
-                    RefreshVlanDevices();
+                    runtime.BeforeFullSync();
                 // NodePort services on the node's addresses as they are now; a full sync follows changes.
                 var result = reconciler.Sync(NodePorts.Expand(Config, nodeAddresses()), full);
-                if (result.Changed)
-                    dataplane.ExportState().Save(stateFile);
-                NeighborPrimer.Prime(NeighborPrimer.DirectBackends(Config));
+                runtime.AfterSync(Config, result.Changed);
                 lastSync = DateTime.UtcNow;
                 LastSyncSucceeded = true;
                 metrics.SyncDuration.WithLabels(full ? "full" : "partial").Observe((lastSync - started).TotalSeconds);
@@ -152,7 +147,7 @@ internal sealed class RunningDataplane : IDisposable
                         ("removed", result.Removed.Count), ("repaired", result.Repaired.Count),
                         ("seconds", (lastSync - started).TotalSeconds.ToString("F4")));
             }
-            catch (Exception e) when (e is BpfException or IOException or InvalidOperationException)
+            catch (Exception e) when (e is BpfException or NetlinkException or IOException or InvalidOperationException)
             {
                 LastSyncSucceeded = false;
                 metrics.SyncErrors.Inc();
@@ -170,12 +165,9 @@ internal sealed class RunningDataplane : IDisposable
             return;
         try
         {
-            dataplane.Collector.CollectExpired();
-            // Every 10 s: neighbour entries of dr backends go stale without traffic from the stack.
-            if (sweeps++ % 10 == 0)
-                NeighborPrimer.Prime(NeighborPrimer.DirectBackends(Config));
+            runtime.Sweep(Config, sweeps++);
         }
-        catch (Exception e) when (e is BpfException or ObjectDisposedException)
+        catch (Exception e) when (e is BpfException or NetlinkException or ObjectDisposedException)
         {
             Log.Warn("connection expiry sweep failed", ("error", e.Message));
         }
@@ -188,23 +180,7 @@ internal sealed class RunningDataplane : IDisposable
     public void LogStats()
     {
         lock (gate)
-        {
-            // The same reading `xdplb list --stats` shows; a service's figures are its backends' summed.
-            foreach (var s in XdpStatusReader.Services(program, dataplane, _ => new Core.Status.TrafficCounters()))
-            {
-                var service = new ServiceKey(s.Address, s.Port, s.Protocol);
-                foreach (var d in s.RealServers)
-                    Log.Info("backend stats", ("service", service), ("backend", new Backend(d.Address, d.Port)), ("conns", d.Stats.Conns),
-                        ("active", d.ActiveConns), ("inactive", d.InactiveConns), ("packets_in", d.Stats.InPackets),
-                        ("packets_out", d.Stats.OutPackets), ("bytes_in", d.Stats.InBytes), ("bytes_out", d.Stats.OutBytes));
-                Log.Info("service stats", ("service", service), ("conns", s.Stats.Conns),
-                    ("active", s.RealServers.Sum(d => (long)d.ActiveConns)), ("inactive", s.RealServers.Sum(d => (long)d.InactiveConns)),
-                    ("packets_in", s.Stats.InPackets), ("packets_out", s.Stats.OutPackets), ("bytes_in", s.Stats.InBytes), ("bytes_out", s.Stats.OutBytes));
-            }
-            var fields = program.ReadCounters().Where(c => c.Value > 0)
-                .Select(c => (Bpf.Btf.BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
-            Log.Info("data path counters", fields);
-        }
+            runtime.LogStats();
     }
 
     public void Dispose()
@@ -214,18 +190,5 @@ internal sealed class RunningDataplane : IDisposable
         if (loop.IsAlive)
             loop.Join();
         wake.Dispose();
-    }
-
-    // VLAN devices come and go with the node's configuration: re-read at each full sync.
-    private void RefreshVlanDevices()
-    {
-        try
-        {
-            dataplane.SetVlanDevices(VlanDevices.Read());
-        }
-        catch (FormatException e)
-        {
-            Log.Error("VLAN devices not read; frames routed to one leave its parent untagged", ("error", e.Message));
-        }
     }
 }

@@ -28,8 +28,8 @@ public sealed partial class XdpDataplane
     public XdpDataplaneState ExportState() => new(
         XdpDataplaneState.CurrentVersion,
         applied.Values.Select(a => new XdpDataplaneState.AppliedDto(
-            XdpDataplaneState.ToDto(a.Service), a.Id, a.Generation, a.SlotCounts.ToArray(),
-            a.ListOrder.Select(XdpDataplaneState.ToDto).ToArray(),
+            ServiceRecord.Of(a.Service), a.Id, a.Generation, a.SlotCounts.ToArray(),
+            a.ListOrder.Select(ServiceRecord.Of).ToArray(),
             a.ListOrder.Select(b => a.LastWeights[(b.Address, b.Port)]).ToArray())).ToArray(),
         backendIds.All.Select(e => new XdpDataplaneState.BackendIdDto(
             e.Service.Address.ToString(), e.Service.Port, Names.Of(e.Service.Protocol), e.Address.ToString(), e.Port, e.Id)).ToArray(),
@@ -46,8 +46,8 @@ public sealed partial class XdpDataplane
         persistence.Clear();
         foreach (var a in state.Services)
         {
-            var service = XdpDataplaneState.FromDto(a.Service);
-            var listOrder = a.ListOrder.Select(XdpDataplaneState.FromDto).ToList();
+            var service = a.Service.ToService();
+            var listOrder = a.ListOrder.Select(ServiceRecord.ToBackend).ToList();
             var lastWeights = listOrder.Select((b, i) => (b, i)).ToDictionary(x => (x.b.Address, x.b.Port), x => a.LastWeights[x.i]);
             applied[service.Key!] = new AppliedService(a.Id, a.Generation, a.SlotCounts.ToArray(), service, listOrder, lastWeights, HadTables: true);
             appliedServices[service.Key!] = service;

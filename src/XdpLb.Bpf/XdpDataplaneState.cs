@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using XdpLb.Core.Model;
 
@@ -20,13 +19,7 @@ public sealed record XdpDataplaneState(
 {
     public const int CurrentVersion = 1;
 
-    public sealed record BackendDto(string Address, ushort Port, ushort Weight, bool Local);
-
-    public sealed record ServiceDto(
-        string? Name, string Address, ushort Port, string Protocol, string Scheduler, string[] Flags, uint Persistence,
-        string Forwarding, bool NodePort, string ExternalTrafficPolicy, string[] SourceRanges, BackendDto[] Backends);
-
-    public sealed record AppliedDto(ServiceDto Service, uint Id, uint Generation, int[] SlotCounts, BackendDto[] ListOrder, ushort[] LastWeights);
+    public sealed record AppliedDto(ServiceRecord Service, uint Id, uint Generation, int[] SlotCounts, BackendRecord[] ListOrder, ushort[] LastWeights);
 
     public sealed record BackendIdDto(string ServiceAddress, ushort ServicePort, string ServiceProtocol, string Address, ushort Port, uint Id);
 
@@ -69,31 +62,4 @@ public sealed record XdpDataplaneState(
             return null;
         }
     }
-
-    public static BackendDto ToDto(Backend b) => new(b.Address.ToString(), b.Port, b.Weight, b.Local);
-
-    public static Backend FromDto(BackendDto b) => new(IPAddress.Parse(b.Address), b.Port, b.Weight, b.Local);
-
-    public static ServiceDto ToDto(Service s) => new(s.Name, s.Address!.ToString(), s.Port, Names.Of(s.Protocol), Names.Of(s.Scheduler),
-        s.Flags.Select(Names.Of).ToArray(), s.Persistence, Names.Of(s.Forwarding), s.NodePort, Names.Of(s.ExternalTrafficPolicy),
-        s.SourceRanges.ToArray(), s.Backends.Select(ToDto).ToArray());
-
-    public static Service FromDto(ServiceDto s) => new()
-    {
-        Name = s.Name,
-        Address = IPAddress.Parse(s.Address),
-        Port = s.Port,
-        Protocol = Parse<Protocol>(s.Protocol),
-        Scheduler = Parse<Scheduler>(s.Scheduler),
-        Flags = s.Flags.Select(Parse<SchedulerFlag>).ToList(),
-        Persistence = s.Persistence,
-        Forwarding = Parse<Forwarding>(s.Forwarding),
-        NodePort = s.NodePort,
-        ExternalTrafficPolicy = Parse<TrafficPolicy>(s.ExternalTrafficPolicy),
-        SourceRanges = s.SourceRanges,
-        Backends = s.Backends.Select(FromDto).ToList(),
-    };
-
-    private static T Parse<T>(string text) where T : struct, Enum =>
-        Names.TryParse<T>(text, out var value) ? value : throw new InvalidDataException($"state file: \"{text}\" is not a {typeof(T).Name}");
 }

@@ -71,6 +71,30 @@ public sealed class AgentCommandLineTests : IDisposable
     }
 
     [Fact]
+    public void TheIpvsDataplaneOnAKernelWithoutIpvsIsAClearError()
+    {
+        var r = RunAgent("services: []", "--dataplane", "ipvs");
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("the ipvs dataplane cannot run here: the kernel has no IPVS (IP_VS)", r.Stderr);
+    }
+
+    [Fact]
+    public void WithoutBpfCapabilitiesAutoTriesIpvsAndNamesEachReason()
+    {
+        File.WriteAllText(configFile, "services: []\n");
+        string command = string.Join(' ', new[] { Repo.Agent, "run", "--config", configFile, "--interface", "xdplb-none0" }.Concat(home.Flags));
+
+        // As a node without CAP_BPF/CAP_SYS_ADMIN would run it; this kernel has no IPVS either.
+        var r = Shell.Run("capsh", ["--drop=cap_bpf,cap_perfmon,cap_sys_admin", "--", "-c", command], TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("xdp dataplane unavailable, trying ipvs", r.Stderr);
+        Assert.Contains("no dataplane can run here: xdp: loading BPF object xdplb into the kernel: Operation not permitted", r.Stderr);
+        Assert.Contains("ipvs: the kernel has no IPVS (IP_VS)", r.Stderr);
+    }
+
+    [Fact]
     public void UnknownInterfaceFailsWithoutLeavingAnythingAttached()
     {
         var r = RunAgent("services: []");

@@ -1,0 +1,53 @@
+using XdpLb.Api;
+using XdpLb.Api.V1;
+using XdpLb.Core.Model;
+using XdpLb.Core.Status;
+using XdpLb.Ipvs;
+
+namespace XdpLb.Agent;
+
+/// <summary>The local API's view of an agent on the IPVS dataplane: the kernel's own tables and counters.</summary>
+internal sealed class IpvsAgentView(RunningDataplane running, IpvsRuntime runtime, IpvsClient client, string configFile) : IAgentView
+{
+    private readonly DateTime started = DateTime.UtcNow;
+    private readonly uint tableSize = client.GetInfo().ConnectionTableSize;
+
+    public AgentStatus Status() => running.Read(() => new AgentStatus
+    {
+        Version = typeof(IpvsAgentView).Assembly.GetName().Version?.ToString() ?? "",
+        Dataplane = "ipvs",
+        ConnectionTableSize = tableSize,
+        Services = (uint)runtime.Dataplane.Applied.Count,
+        Backends = (uint)runtime.Dataplane.Applied.Values.Sum(s => s.Backends.Count),
+        Connections = (uint)IpvsConnections.Read().Count,
+        ConfigFile = configFile,
+        StartedUnixMs = new DateTimeOffset(started).ToUnixTimeMilliseconds(),
+        LastSyncUnixMs = new DateTimeOffset(running.LastSync).ToUnixTimeMilliseconds(),
+    });
+
+    public ListServicesResponse Services() => running.Read(() =>
+    {
+        var response = new ListServicesResponse { ConnectionTableSize = tableSize };
+        response.Services.AddRange(IpvsStatus.Services(runtime.Ipvs).Select(s => ApiMapping.ToApi(s, NameOf(s))));
+        return response;
+    });
+
+    public ListConnectionsResponse Connections()
+    {
+        var response = new ListConnectionsResponse();
+        response.Connections.AddRange(IpvsConnections.Read().Select(ApiMapping.ToApi));
+        return response;
+    }
+
+    public GetStatsResponse Stats(string? service) => running.Read(() =>
+    {
+        var response = new GetStatsResponse();
+        response.Services.AddRange(IpvsStatus.Services(runtime.Ipvs)
+            .Where(s => service is null || new ServiceKey(s.Address, s.Port, s.Protocol).ToString() == service)
+            .Select(s => ApiMapping.ToApi(s, NameOf(s))));
+        return response;
+    });
+
+    private string? NameOf(VirtualServer s) =>
+        runtime.Dataplane.Applied.TryGetValue(new ServiceKey(s.Address, s.Port, s.Protocol), out var service) ? service.Name : null;
+}

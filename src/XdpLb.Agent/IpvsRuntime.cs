@@ -1,0 +1,35 @@
+using XdpLb.Core.Model;
+using XdpLb.Core.Reconcile;
+using XdpLb.Ipvs;
+
+namespace XdpLb.Agent;
+
+/// <summary>The IPVS dataplane's part of the loop: the kernel expires connections and keeps the counters.</summary>
+internal sealed class IpvsRuntime(IpvsDataplane dataplane) : IDataplaneRuntime
+{
+    public string Name => "ipvs";
+    public IDataplane Dataplane => dataplane;
+    public IpvsDataplane Ipvs => dataplane;
+
+    public void BeforeFullSync()
+    {
+    }
+
+    public void AfterSync(LbConfig config, bool changed)
+    {
+    }
+
+    public void Sweep(LbConfig config, int sweepNumber)
+    {
+    }
+
+    public void LogStats() => StatsLog.Write(IpvsStatus.Services(dataplane));
+
+    /// <summary>--detach-on-exit: every virtual server xdplb owns goes, and its nftables table and dummy interface.</summary>
+    public void RemoveAll()
+    {
+        foreach (var key in dataplane.Applied.Keys.ToList())
+            dataplane.RemoveService(key);
+        dataplane.RemoveHostState();
+    }
+}

@@ -1,0 +1,51 @@
+using XdpLb.Bpf;
+using XdpLb.Core.Model;
+using XdpLb.Core.Reconcile;
+
+namespace XdpLb.Agent;
+
+/// <summary>The XDP dataplane's part of the loop: state file, connection expiry, neighbours, VLAN devices.</summary>
+internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, string stateFile) : IDataplaneRuntime
+{
+    public string Name => "xdp";
+    public IDataplane Dataplane => dataplane;
+    public XdpLbProgram Program => program;
+    public XdpDataplane Xdp => dataplane;
+
+    // VLAN devices come and go with the node's configuration: re-read at each full sync.
+    public void BeforeFullSync()
+    {
+        try
+        {
+            dataplane.SetVlanDevices(VlanDevices.Read());
+        }
+        catch (FormatException e)
+        {
+            Log.Error("VLAN devices not read; frames routed to one leave its parent untagged", ("error", e.Message));
+        }
+    }
+
+    public void AfterSync(LbConfig config, bool changed)
+    {
+        if (changed)
+            dataplane.ExportState().Save(stateFile);
+        NeighborPrimer.Prime(NeighborPrimer.DirectBackends(config));
+    }
+
+    public void Sweep(LbConfig config, int sweepNumber)
+    {
+        dataplane.Collector.CollectExpired();
+        // Every 10 s: neighbour entries of dr backends go stale without traffic from the stack.
+        if (sweepNumber % 10 == 0)
+            NeighborPrimer.Prime(NeighborPrimer.DirectBackends(config));
+    }
+
+    public void LogStats()
+    {
+        // The same reading `xdplb list --stats` shows; a service's figures are its backends' summed.
+        StatsLog.Write(XdpStatusReader.Services(program, dataplane, _ => new Core.Status.TrafficCounters()));
+        var fields = program.ReadCounters().Where(c => c.Value > 0)
+            .Select(c => (Bpf.Btf.BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
+        Log.Info("data path counters", fields);
+    }
+}
