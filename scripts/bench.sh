@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make bench: benchmarks that are too long or too noisy for make test. Results go to
+# make bench: benchmarks that are too long or too noisy for make test (BPF fast path,
+# control plane, throughput through network namespaces). Results go to
 # bench/README.md by hand, with the command that produced them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,3 +12,8 @@ dotnet run --project bench/XdpLb.Bench -c Release --no-build -- fast-path bpf/bu
 echo
 echo "== control plane"
 dotnet run --project bench/XdpLb.Bench -c Release --no-build -- control-plane "$PWD/bin/xdplb" "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}"
+echo
+echo "== throughput (veth, native XDP)"
+# Packets per second through an lb netns: xdplb, kube-proxy's iptables and nftables rule sets,
+# and a minimal XDP forwarder, for the same services (bench/throughput/throughput.sh).
+bench/throughput/throughput.sh "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}"

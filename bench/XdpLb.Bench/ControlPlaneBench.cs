@@ -83,7 +83,7 @@ internal static class ControlPlaneBench
         return 0;
     }
 
-    private static LbConfig Config(int services, int backends) => new()
+    internal static LbConfig Config(int services, int backends) => new()
     {
         Limits = new Limits((uint)services + 16, (uint)(services * (backends + 1) + 64), 100_000),
         Services = Enumerable.Range(0, services).Select(i => new Service
@@ -105,8 +105,8 @@ internal static class ControlPlaneBench
     private static bool OnPath(string tool) =>
         (Environment.GetEnvironmentVariable("PATH") + ":/usr/sbin:/sbin").Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
 
-    /// <summary>The nat table kube-proxy's iptables mode writes for these services.</summary>
-    private static string KubeProxyRules(LbConfig config)
+    /// <summary>The nat table kube-proxy's iptables mode writes for these services (all of one protocol: tcp or udp).</summary>
+    internal static string KubeProxyRules(LbConfig config, string proto = "tcp")
     {
         var sb = new StringBuilder("*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n:KUBE-MARK-MASQ - [0:0]\n");
         for (int i = 0; i < config.Services.Count; i++)
@@ -122,7 +122,7 @@ internal static class ControlPlaneBench
         {
             var s = config.Services[i];
             string svc = "KUBE-SVC-" + i.ToString("X12");
-            sb.Append($"-A KUBE-SERVICES -d {s.Address}/32 -p tcp -m comment --comment \"default/{s.Name}:http cluster IP\" -m tcp --dport {s.Port} -j {svc}\n");
+            sb.Append($"-A KUBE-SERVICES -d {s.Address}/32 -p {proto} -m comment --comment \"default/{s.Name}:http cluster IP\" -m {proto} --dport {s.Port} -j {svc}\n");
             int n = s.Backends.Count;
             for (int b = 0; b < n; b++)
             {
@@ -130,7 +130,7 @@ internal static class ControlPlaneBench
                 string pick = b < n - 1 ? $"-m statistic --mode random --probability {1.0 / (n - b):F11} " : "";
                 sb.Append($"-A {svc} -m comment --comment \"default/{s.Name}:http -> {s.Backends[b].Address}:8080\" {pick}-j {sep}\n");
                 sb.Append($"-A {sep} -s {s.Backends[b].Address}/32 -m comment --comment \"default/{s.Name}:http\" -j KUBE-MARK-MASQ\n");
-                sb.Append($"-A {sep} -p tcp -m comment --comment \"default/{s.Name}:http\" -m tcp -j DNAT --to-destination {s.Backends[b].Address}:8080\n");
+                sb.Append($"-A {sep} -p {proto} -m comment --comment \"default/{s.Name}:http\" -m {proto} -j DNAT --to-destination {s.Backends[b].Address}:8080\n");
             }
         }
         sb.Append("COMMIT\n");
@@ -162,16 +162,22 @@ internal static class ControlPlaneBench
         }
     }
 
+    /// <summary>The agent's config file for these services.</summary>
+    internal static string AgentYaml(LbConfig config)
+    {
+        var sb = new StringBuilder($"limits: {{services: {config.Limits.Services}, backends: {config.Limits.Backends}, connections: {config.Limits.Connections}}}\nservices:\n");
+        foreach (var s in config.Services)
+            sb.Append($"  - {{address: {s.Address}, port: {s.Port}, protocol: {s.Protocol.ToString().ToLowerInvariant()}, backends: [{string.Join(", ", s.Backends.Select(b => $"{{address: {b.Address}, port: {b.Port}}}"))}]}}\n");
+        return sb.ToString();
+    }
+
     /// <summary>Starts the real agent on a veth in a scratch netns with the config, reads its RSS once it is ready.</summary>
     private static double AgentRss(string agent, LbConfig config)
     {
         string ns = "xrss" + Environment.ProcessId;
         string dir = Directory.CreateTempSubdirectory("xdplb-bench-").FullName;
         string yaml = Path.Combine(dir, "config.yaml");
-        var sb = new StringBuilder($"limits: {{services: {config.Limits.Services}, backends: {config.Limits.Backends}, connections: {config.Limits.Connections}}}\nservices:\n");
-        foreach (var s in config.Services)
-            sb.Append($"  - {{address: {s.Address}, port: {s.Port}, backends: [{string.Join(", ", s.Backends.Select(b => $"{{address: {b.Address}, port: {b.Port}}}"))}]}}\n");
-        File.WriteAllText(yaml, sb.ToString());
+        File.WriteAllText(yaml, AgentYaml(config));
         Directory.CreateDirectory(Path.Combine(dir, "bpf"));
         Run("mount", "-t", "bpf", "bpf", Path.Combine(dir, "bpf"));
         Run("ip", "netns", "add", ns);
