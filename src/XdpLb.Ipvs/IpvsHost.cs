@@ -72,11 +72,20 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
     {
         var marks = new StringBuilder();
         var filters = new StringBuilder();
+        var loopback = new StringBuilder();
         foreach (var s in services.Where(s => s.Key is not null).OrderBy(s => s.Key!.ToString(), StringComparer.Ordinal))
         {
             string match = Match(s.Key!);
             if (s.Forwarding == Forwarding.Masq)
                 marks.Append("        ").Append(match).Append($" meta mark set meta mark | 0x{MasqMark:x}\n");
+            // A backend reaching its own service: unSNATed, its answer to itself would never
+            // come back through IPVS (kube-proxy's KUBE-LOOP-BACK).
+            if (s.Forwarding is Forwarding.Nat or Forwarding.Masq)
+                foreach (var b in s.Backends)
+                {
+                    string f = b.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "ip6" : "ip";
+                    loopback.Append($"        {f} saddr {b.Address} {f} daddr {b.Address} {Names.Of(s.Protocol)} dport {b.Port} masquerade to :{masqPorts.First}-{masqPorts.Last}\n");
+                }
             if (s.SourceRanges.Count > 0)
             {
                 string family = s.Key!.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "ip6" : "ip";
@@ -98,10 +107,11 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
                 chain mark_masq_local {
                     type route hook output priority -110; policy accept;
             {{marks}}    }
-                chain masquerade {
+                chain masq_postrouting {
                     type nat hook postrouting priority srcnat; policy accept;
-                    meta mark & 0x{{MasqMark:x}} == 0x{{MasqMark:x}} meta mark set meta mark & 0x{{~MasqMark:x}} masquerade to :{{masqPorts.First}}-{{masqPorts.Last}}
-                }
+                    meta mark & 0x{{MasqMark:x}} == 0x{{MasqMark:x}} meta l4proto { tcp, udp, sctp } meta mark set meta mark & 0x{{~MasqMark:x}} masquerade to :{{masqPorts.First}}-{{masqPorts.Last}}
+                    meta mark & 0x{{MasqMark:x}} == 0x{{MasqMark:x}} meta mark set meta mark & 0x{{~MasqMark:x}} masquerade
+            {{loopback}}    }
             }
 
             """;

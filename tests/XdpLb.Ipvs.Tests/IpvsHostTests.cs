@@ -35,6 +35,18 @@ public sealed class IpvsHostTests
     }
 
     [Fact]
+    public void ABackendReachingItsOwnServiceIsMasqueraded()
+    {
+        var nat = new Service { Address = IPAddress.Parse("10.96.0.10"), Port = 80, Backends = [new Backend(IPAddress.Parse("10.0.11.2"), 8080)] };
+        var dr = nat with { Address = IPAddress.Parse("10.96.0.12"), Forwarding = Forwarding.Dr, Backends = [new Backend(IPAddress.Parse("10.0.12.2"), 80)] };
+
+        string rules = IpvsHost.Ruleset([nat, dr], new PortRange());
+
+        Assert.Contains("ip saddr 10.0.11.2 ip daddr 10.0.11.2 tcp dport 8080 masquerade to :32768-60999", rules);
+        Assert.DoesNotContain("10.0.12.2", rules);                                   // dr: the packet is not NATed at all
+    }
+
+    [Fact]
     public void BindingAddsWhatIsMissingAndRemovesWhatIsNoLongerWanted()
     {
         var commands = new RecordingCommands
@@ -48,5 +60,28 @@ public sealed class IpvsHostTests
         Assert.Contains("ip -6 addr add fd00:96::1/128 dev xdplb-ipvs0 nodad", commands.Calls);
         Assert.Contains("ip addr del 10.96.0.1/32 dev xdplb-ipvs0", commands.Calls);
         Assert.DoesNotContain(commands.Calls, c => c.Contains("10.96.0.2/32"));
+    }
+
+    [Fact]
+    public void TheKernelAcceptsTheRuleset()
+    {
+        var services = new[]
+        {
+            new Service { Address = IPAddress.Parse("10.96.0.11"), Port = 80, Forwarding = Forwarding.Masq, Backends = [new Backend(IPAddress.Parse("10.0.11.2"), 8080)] },
+            new Service { Address = IPAddress.Parse("fd00:96::10"), Port = 53, Protocol = Protocol.Udp, SourceRanges = ["fd00:1::/64"], Backends = [new Backend(IPAddress.Parse("fd00:11::2"), 53)] },
+            new Service { Address = IPAddress.Parse("10.96.0.12"), Port = 3868, Protocol = Protocol.Sctp, Forwarding = Forwarding.Masq },
+        };
+        string ns = $"xnft{Environment.ProcessId % 10000}";
+        var commands = new HostCommands();
+        commands.Run("ip", "netns", "add", ns);
+        try
+        {
+            // --check: parsed and validated by the kernel's nf_tables, nothing committed.
+            commands.Run("ip", ["netns", "exec", ns, "nft", "--check", "-f", "-"], IpvsHost.Ruleset(services, new PortRange()));
+        }
+        finally
+        {
+            commands.Run("ip", "netns", "del", ns);
+        }
     }
 }
