@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(clang llvm libbpf-dev bpftool xdp-tools iproute2 ethtool iputils-ping curl
-          busybox-static make)
+          busybox-static make
+          qemu-system-x86 cpio kmod xz-utils ipvsadm nftables) # the last line: the IPVS test VM (tests/vm)
 
 [ "$(id -u)" -eq 0 ] || { echo "setup: run as root (it installs packages and mounts bpffs)" >&2; exit 1; }
 
