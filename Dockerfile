@@ -1,5 +1,6 @@
 # xdplb agent image. Stage 1 builds the BPF object and publishes the agent (the object is
-# embedded in it); stage 2 is the .NET runtime plus libbpf, nothing else.
+# embedded in it); stage 2 is the .NET runtime plus libbpf, and the ip, nft and conntrack
+# tools the IPVS fallback dataplane uses around the kernel's IPVS.
 # No container engine runs on the project's build machines: `make test` checks that the
 # publish command below works; the image itself is built by CI elsewhere.
 
@@ -14,7 +15,7 @@ RUN make -C bpf \
 
 FROM mcr.microsoft.com/dotnet/runtime:10.0-bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libbpf1 \
+    && apt-get install -y --no-install-recommends libbpf1 iproute2 nftables conntrack \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/xdplb /usr/local/bin/xdplb
 ENTRYPOINT ["/usr/local/bin/xdplb"]

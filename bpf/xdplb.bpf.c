@@ -18,6 +18,29 @@
 #include "lib/forward.h"
 #include "lib/reply.h"
 
+/* A translated ICMP error, to where its new destination routes. */
+static __always_inline int forward_translated(struct xdp_md *ctx, struct packet *pkt, int family)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+
+	if (family == AF_INET) {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		if ((void *)(ip + 1) > data_end)
+			return XDP_DROP;
+		return forward_ipv4(ctx, pkt, eth, ip);
+	}
+	{
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		if ((void *)(ip6 + 1) > data_end)
+			return XDP_DROP;
+		return forward_ipv6(ctx, pkt, eth, ip6);
+	}
+}
+
 static __always_inline int pass_unparsed(struct xdp_md *ctx, struct packet *pkt, int parse_result)
 {
 	int rc;
@@ -30,7 +53,7 @@ static __always_inline int pass_unparsed(struct xdp_md *ctx, struct packet *pkt,
 		if (pkt->flow.proto == IPPROTO_ICMP || pkt->flow.proto == IPPROTO_ICMPV6) {
 			rc = icmp_error_nat(ctx, pkt);
 			if (rc >= 0)
-				return rc;
+				return forward_translated(ctx, pkt, rc);
 		}
 		count(pkt->flow.proto == IPPROTO_SCTP ? CNT_PASS_SCTP : CNT_PASS_NOT_L4);
 		break;
@@ -42,11 +65,11 @@ static __always_inline int pass_unparsed(struct xdp_md *ctx, struct packet *pkt,
 	return XDP_PASS;
 }
 
-static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, struct flow *f)
+/* A packet of a connection that exists: its TCP state moves and it is counted. */
+static __always_inline void flow_account(struct packet *pkt, struct flow *f)
 {
-	struct lb_addr addr = f->nat_addr;
-	int reply = f->direction == FLOW_REPLY;
 	__u64 now = bpf_ktime_get_ns();
+	int reply = f->direction == FLOW_REPLY;
 
 	/* Write the timestamp only when it moved noticeably: a store per packet would
 	 * bounce the entry's cache line between CPUs. */
@@ -54,10 +77,18 @@ static __always_inline int handle_flow(struct xdp_md *ctx, struct packet *pkt, s
 		f->last_seen_ns = now;
 	conn_track(pkt, conn_owner(pkt, f), reply);
 	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
-	if (reply) {
-		pkt->toward_client = 1;
-		pkt->client_tag = f->vlan_tci ? VLAN_TAGGED | f->vlan_tci : 0;
-	}
+}
+
+/* Sends a packet as its connection's entry says. There is one call of this, for new and
+ * established connections alike: the verifier walks the forwarding paths once. */
+static __always_inline int flow_send(struct xdp_md *ctx, struct packet *pkt, struct flow *f)
+{
+	struct lb_addr addr = f->nat_addr;
+	int reply = f->direction == FLOW_REPLY;
+
+	/* Branch-free: a branch here would have the verifier walk every forwarding path twice. */
+	pkt->toward_client = f->direction;
+	pkt->client_tag = vlan_tag_of(f->vlan_tci);
 	if (pkt->fragment == FRAG_FIRST)
 		fragment_remember(pkt, f);
 	if (f->flags & FLOW_F_TUNNEL)
@@ -92,8 +123,10 @@ static __always_inline struct backend *pick_backend(const struct service *svc, c
 	return be;
 }
 
-static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pkt,
-					   const struct service *svc)
+/* Opens a connection for a packet to a service: the entry to send it by, or NULL with the
+ * packet's verdict in *verdict (dropped, answered, or left to the stack). */
+static __always_inline struct flow *open_flow(struct xdp_md *ctx, struct packet *pkt,
+					      const struct service *svc, int *verdict)
 {
 	struct backend *be;
 	struct flow *f;
@@ -104,7 +137,8 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 
 	if (!source_allowed(svc, &pkt->flow.saddr)) {
 		count(CNT_DROP_SOURCE_RANGE);
-		return XDP_DROP;
+		*verdict = XDP_DROP;
+		return 0;
 	}
 	/* As IPVS without sloppy_tcp: only a SYN (without RST) may open a TCP connection. */
 	if (pkt->tcp) {
@@ -116,11 +150,13 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 
 				if (rc >= 0) {
 					count(CNT_TX_TCP_RESET);
-					return rc;
+					*verdict = rc;
+					return 0;
 				}
 			}
 			count(CNT_PASS_NO_FLOW_NON_SYN);
-			return XDP_PASS;
+			*verdict = XDP_PASS;
+			return 0;
 		}
 		state = tcp_next_state(TCP_S_NONE, flags ? TCP_TABLE_INPUT_ONLY : TCP_TABLE_INPUT, pkt->tcp);
 	}
@@ -130,50 +166,40 @@ static __always_inline int handle_new_flow(struct xdp_md *ctx, struct packet *pk
 
 		count(CNT_DROP_NO_BACKEND);
 		rc = reply_port_unreachable(ctx, pkt);
-		if (rc < 0)
-			return XDP_DROP;
-		count(CNT_TX_PORT_UNREACH);
-		return rc;
+		if (rc >= 0)
+			count(CNT_TX_PORT_UNREACH);
+		*verdict = rc < 0 ? XDP_DROP : rc;
+		return 0;
 	}
 	/* A backend reaching its own service is masqueraded whatever the service's mode, as
 	 * kube-proxy does: unSNATed, its answer to itself would never come back through here. */
 	if (!flags && ((svc->flags & SVC_F_MASQ) || lb_addr_equal(&pkt->flow.saddr, &be->addr))) {
-		struct lb_addr node;
+		int opened = masq_open(ctx, &pkt->flow, be, svc, ((pkt->vlan_in & 0xffff) << 16) | state);
 
-		if (route_source(ctx, pkt, &be->addr, &node)) {
-			count(CNT_DROP_MASQ_NO_ROUTE);
-			return XDP_DROP;
+		if (opened == MASQ_NO_ROUTE || opened == MASQ_NO_PORT) {
+			count(opened == MASQ_NO_ROUTE ? CNT_DROP_MASQ_NO_ROUTE : CNT_DROP_MASQ_NO_PORT);
+			*verdict = XDP_DROP;
+			return 0;
 		}
-		f = masq_flow_create(&pkt->flow, be, &node, svc->id, state, FLOW_F_MASQ, (__u16)pkt->vlan_in, &created);
-		if (created < 0) {
-			count(CNT_DROP_MASQ_NO_PORT);
-			return XDP_DROP;
-		}
+		created = opened == MASQ_OPENED;
+		f = bpf_map_lookup_elem(&conntrack, &pkt->flow);
 	} else {
 		f = flow_create(&pkt->flow, be, svc->id, state, flags, (__u16)pkt->vlan_in, &created);
 	}
 	if (!f) {
 		count(CNT_DROP_CONNTRACK_FULL);
-		return XDP_DROP;
+		*verdict = XDP_DROP;
+		return 0;
 	}
 	if (created) {
 		count(CNT_NEW_FLOW);
 		conn_opened(f->backend_id, state);
+		/* The packet that opened the connection is counted with it. */
 		backend_count_packet(f->backend_id, 0, pkt->ip_len, 1);
-		if (pkt->fragment == FRAG_FIRST)
-			fragment_remember(pkt, f);
-		if (f->flags & FLOW_F_TUNNEL)
-			return forward_tunnel(ctx, pkt, &f->nat_addr);
-		if (f->flags & FLOW_F_DIRECT) {
-			count(CNT_FWD_DIRECT);
-			return forward_direct(ctx, pkt, &f->nat_addr);
-		}
-		/* The packet that opened the connection is counted above; forward it as is. */
-		nat_apply(pkt, f);
-		count(CNT_NAT_REQUEST);
-		return forward_packet(ctx, pkt);
+	} else {
+		flow_account(pkt, f); /* another CPU opened it first (a retransmitted SYN) */
 	}
-	return handle_flow(ctx, pkt, f);
+	return f;
 }
 
 /* A fragment after the first: what its first fragment got (rewrite, direct routing or
@@ -191,20 +217,22 @@ static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct pack
 	addr = nat->nat_addr;
 	reply = nat->direction == FLOW_REPLY;
 	backend_count_packet(nat->backend_id, reply, pkt->ip_len, 0);
-	if (reply) {
-		pkt->toward_client = 1;
-		pkt->client_tag = nat->vlan_tci ? VLAN_TAGGED | nat->vlan_tci : 0;
-	}
+	pkt->toward_client = nat->direction;
+	pkt->client_tag = vlan_tag_of(nat->vlan_tci);
 	if (nat->flags & FLOW_F_TUNNEL)
 		return forward_tunnel(ctx, pkt, &addr);
 	if (nat->flags & FLOW_F_DIRECT) {
 		count(CNT_FWD_DIRECT);
 		return forward_direct(ctx, pkt, &addr);
 	}
-	nat_rewrite_address(pkt, !reply, &addr);
-	if (nat->flags & FLOW_F_MASQ) {
-		addr = nat->masq_addr;
-		nat_rewrite_address(pkt, reply, &addr);
+	{
+		/* No transport header here: the addresses only (the first fragment's checksum
+		 * update covers the datagram's). */
+		struct lb_addr saddr, daddr, masq = nat->masq_addr;
+		__u16 sport, dport;
+
+		nat_targets(pkt, &saddr, &sport, &daddr, &dport, &addr, 0, &masq, 0, reply, nat->flags & FLOW_F_MASQ);
+		nat_set_addresses(pkt, &saddr, &daddr);
 	}
 	count(CNT_NAT_FRAGMENT);
 	return forward_packet(ctx, pkt);
@@ -224,22 +252,29 @@ static __always_inline int handle_packet(struct xdp_md *ctx, struct packet *pkt)
 		return pass_unparsed(ctx, pkt, rc);
 
 	f = bpf_map_lookup_elem(&conntrack, &pkt->flow);
-	if (f) {
-		if (!conn_reusable(pkt, f))
-			return handle_flow(ctx, pkt, f);
+	if (f && conn_reusable(pkt, f)) {
 		conn_expire(&pkt->flow, f);
+		f = 0;
 	}
+	if (f) {
+		flow_account(pkt, f);
+	} else {
+		int verdict = XDP_PASS;
 
-	skey.addr = pkt->flow.daddr;
-	skey.port = pkt->flow.dport;
-	skey.proto = pkt->flow.proto;
-	skey.family = pkt->flow.family;
-	svc = bpf_map_lookup_elem(&services, &skey);
-	if (!svc) {
-		count(CNT_PASS_NOT_SERVICE);
-		return XDP_PASS;
+		skey.addr = pkt->flow.daddr;
+		skey.port = pkt->flow.dport;
+		skey.proto = pkt->flow.proto;
+		skey.family = pkt->flow.family;
+		svc = bpf_map_lookup_elem(&services, &skey);
+		if (!svc) {
+			count(CNT_PASS_NOT_SERVICE);
+			return XDP_PASS;
+		}
+		f = open_flow(ctx, pkt, svc, &verdict);
+		if (!f)
+			return verdict;
 	}
-	return handle_new_flow(ctx, pkt, svc);
+	return flow_send(ctx, pkt, f);
 }
 
 SEC("xdp")

@@ -18,30 +18,41 @@ static __always_inline int forward_to_stack(void)
 }
 
 /* The node's address towards a destination: the route's preferred source, as netfilter's
- * MASQUERADE and IPVS's tunnel transmit take it. 0 on success, -1 without a route. */
-static __always_inline int route_source(struct xdp_md *ctx, const struct packet *pkt,
-				       const struct lb_addr *dst, struct lb_addr *src)
+ * MASQUERADE and IPVS's tunnel transmit take it. 0 on success; the FIB's refusal (> 0) when
+ * there is no route; < 0 when the kernel cannot say (BPF_FIB_LOOKUP_SRC is 6.7's). */
+static __always_inline int route_source_with(struct xdp_md *ctx, struct bpf_fib_lookup *fib,
+					     const struct flow_key *flow, const struct lb_addr *dst, struct lb_addr *src)
 {
-	struct bpf_fib_lookup fib = {};
+	long rc;
 
-	fib.ifindex = ctx->ingress_ifindex;
-	fib.l4_protocol = pkt->flow.proto;
-	if (pkt->flow.family == AF_INET) {
-		fib.family = AF_INET;
-		fib.ipv4_dst = dst->words[0];
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ctx->ingress_ifindex;
+	fib->l4_protocol = flow->proto;
+	if (flow->family == AF_INET) {
+		fib->family = AF_INET;
+		fib->ipv4_dst = dst->words[0];
 	} else {
-		fib.family = AF_INET6;
-		__builtin_memcpy(fib.ipv6_dst, dst, 16);
+		fib->family = AF_INET6;
+		__builtin_memcpy(fib->ipv6_dst, dst, 16);
 	}
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH) !=
-	    BPF_FIB_LKUP_RET_SUCCESS)
-		return -1;
+	rc = bpf_fib_lookup(ctx, fib, sizeof(*fib), BPF_FIB_LOOKUP_SRC | BPF_FIB_LOOKUP_SKIP_NEIGH);
+
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return rc < 0 ? -1 : 1;
 	__builtin_memset(src, 0, sizeof(*src));
-	if (pkt->flow.family == AF_INET)
-		src->words[0] = fib.ipv4_src;
+	if (flow->family == AF_INET)
+		src->words[0] = fib->ipv4_src;
 	else
-		__builtin_memcpy(src, fib.ipv6_src, 16);
+		__builtin_memcpy(src, fib->ipv6_src, 16);
 	return 0;
+}
+
+static __always_inline int route_source(struct xdp_md *ctx, const struct flow_key *flow,
+					const struct lb_addr *dst, struct lb_addr *src)
+{
+	struct bpf_fib_lookup fib;
+
+	return route_source_with(ctx, &fib, flow, dst, src);
 }
 
 /* The egress's tag: a VLAN device's VID (out of its parent); towards a client, the tag

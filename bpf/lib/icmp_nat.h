@@ -110,14 +110,16 @@ static __always_inline void icmp_translation_of(struct packet *pkt, const struct
 	*nat_port = f->nat_port;
 	*other = f->masq_addr;
 	*other_port = f->masq_port;
-	if (*reply) {
-		/* The error goes to the client, on its VLAN. */
-		pkt->toward_client = 1;
-		pkt->client_tag = f->vlan_tci ? VLAN_TAGGED | f->vlan_tci : 0;
-	}
+	/* Towards the client, the error goes on its VLAN. */
+	pkt->toward_client = f->direction;
+	pkt->client_tag = vlan_tag_of(f->vlan_tci);
 }
 
-static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt)
+/* Translates the error in place: AF_INET or AF_INET6 when it did (the caller forwards it),
+ * -1 when it is not about one of our flows. A subprogram of its own, which leaves the
+ * forwarding to its caller: its temporaries get a frame apart from the main program's, and
+ * the two together stay within the 512 bytes of stack kernels before 6.13 allow. */
+static __noinline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -157,7 +159,7 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt
 		if (masq)
 			icmp4_rewrite(ip, icmp, qip, ports, reply, other.words[0], other_port);
 		count(CNT_NAT_ICMP_ERROR);
-		return forward_ipv4(ctx, pkt, eth, ip);
+		return AF_INET;
 	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = (void *)(eth + 1), *qip6;
 
@@ -180,7 +182,7 @@ static __always_inline int icmp_error_nat(struct xdp_md *ctx, struct packet *pkt
 		if (masq)
 			icmp6_rewrite(ip6, icmp, qip6, ports, reply, &other, other_port);
 		count(CNT_NAT_ICMP_ERROR);
-		return forward_ipv6(ctx, pkt, eth, ip6);
+		return AF_INET6;
 	}
 	return -1;
 }

@@ -9,6 +9,7 @@
 #include "flow.h"
 #include "parse.h"
 #include "forward.h"
+#include "tunnel.h"
 
 /* IPVS's flags keep 0x02 (IP_VS_SVC_F_HASHED) for the kernel's own use: it never comes
  * from a config, so xdplb takes it for "masquerade this service's connections". */
@@ -33,9 +34,26 @@ struct {
 	__type(value, struct masq_port_range);
 } masq_ports SEC(".maps");
 
-/* Inserts the reply entry `rev` (its dport left to choose) on a free port of the range.
+/* masq_open's working memory: per CPU, so that its frame on the BPF stack stays small
+ * (kernels before 6.13 give a program and the functions it calls 512 bytes in all). */
+struct masq_scratch {
+	struct bpf_fib_lookup fib;
+	struct flow_key request;
+	struct flow_key reply_key;
+	struct flow entry;
+	struct lb_addr node;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct masq_scratch);
+} masq_scratch SEC(".maps");
+
+/* Inserts the reply entry (its key's dport left to choose) on a free port of the range.
  * Returns the port in network byte order, 0 when none was free or the table is full. */
-static __always_inline __u16 masq_claim_port(struct flow_key *rev, const struct flow *reply)
+static __always_inline __u16 masq_claim_port(struct flow_key *rev, struct flow *reply)
 {
 	__u32 zero = 0, min = MASQ_DEFAULT_MIN, span = MASQ_DEFAULT_MAX - MASQ_DEFAULT_MIN + 1;
 	struct masq_port_range *range = bpf_map_lookup_elem(&masq_ports, &zero);
@@ -58,51 +76,75 @@ static __always_inline __u16 masq_claim_port(struct flow_key *rev, const struct 
 	return 0;
 }
 
-/* flow_create for a masqueraded connection: the reply entry first (it claims the port),
- * then the request entry that records it. Same contract as flow_create; *created is -1
- * when no port was free. */
-static __always_inline struct flow *masq_flow_create(const struct flow_key *req, const struct backend *be,
-						     const struct lb_addr *node, __u32 service_id, __u32 state,
-						     __u8 flags, __u16 client_tci, int *created)
+/* What masq_open did. */
+enum masq_result {
+	MASQ_OPENED = 1,
+	MASQ_RACED = 0,       /* another CPU opened the same connection first: use its entry */
+	MASQ_TABLE_FULL = -1,
+	MASQ_NO_ROUTE = -2,
+	MASQ_NO_PORT = -3,
+};
+
+/* Opens a masqueraded connection: the node's source towards the backend (the route's, or
+ * the configured one where the kernel cannot say), a port (the reply entry first: it
+ * claims the port), then the request entry that records it. tci_state: the client's
+ * 802.1Q TCI << 16 | the first TCP state (five arguments is BPF's limit). Global: verified
+ * once, apart from the packet paths that reach it. */
+__noinline int masq_open(struct xdp_md *ctx, const struct flow_key *req, const struct backend *be,
+			 const struct service *svc, __u32 tci_state)
 {
-	struct flow_key rev = {};
-	struct flow entry = {};
+	__u32 zero = 0;
+	struct masq_scratch *s = bpf_map_lookup_elem(&masq_scratch, &zero);
+	struct flow_key *key, *rev;
+	struct flow *entry;
 	__u16 port;
 	long err;
+	int no_source;
 
-	*created = 0;
-	entry.nat_addr = req->daddr;
-	entry.nat_port = req->dport;
-	entry.direction = FLOW_REPLY;
-	entry.flags = flags;
-	entry.backend_id = be->id;
-	entry.service_id = service_id;
-	entry.last_seen_ns = bpf_ktime_get_ns();
-	entry.masq_addr = req->saddr;
-	entry.masq_port = req->sport;
-	entry.vlan_tci = client_tci;
-	rev.saddr = be->addr;
-	rev.sport = be->port;
-	rev.daddr = *node;
-	rev.proto = req->proto;
-	rev.family = req->family;
-	port = masq_claim_port(&rev, &entry);
-	if (!port) {
-		*created = -1;
-		return 0;
-	}
+	if (!s || !ctx || !req || !be || !svc)
+		return MASQ_TABLE_FULL;
+	/* Map keys from the scratch area: kernels before 6.3 take no argument memory as one. */
+	key = &s->request;
+	rev = &s->reply_key;
+	entry = &s->entry;
+	*key = *req;
+	no_source = route_source_with(ctx, &s->fib, key, &be->addr, &s->node);
+	if (no_source < 0 && tunnel_source_of(key->family, &s->node) == 0)
+		no_source = 0; /* the kernel cannot name the route's source: the configured one */
+	if (no_source)
+		return MASQ_NO_ROUTE;
 
-	entry.nat_addr = be->addr;
-	entry.nat_port = be->port;
-	entry.direction = FLOW_REQUEST;
-	entry.state = state;
-	entry.masq_addr = *node;
-	entry.masq_port = port;
-	err = bpf_map_update_elem(&conntrack, req, &entry, BPF_NOEXIST);
+	__builtin_memset(entry, 0, sizeof(*entry));
+	entry->nat_addr = key->daddr;
+	entry->nat_port = key->dport;
+	entry->direction = FLOW_REPLY;
+	entry->flags = FLOW_F_MASQ;
+	entry->backend_id = be->id;
+	entry->service_id = svc->id;
+	entry->last_seen_ns = bpf_ktime_get_ns();
+	entry->masq_addr = key->saddr;
+	entry->masq_port = key->sport;
+	entry->vlan_tci = tci_state >> 16;
+	__builtin_memset(rev, 0, sizeof(*rev));
+	rev->saddr = be->addr;
+	rev->sport = be->port;
+	rev->daddr = s->node;
+	rev->proto = key->proto;
+	rev->family = key->family;
+	port = masq_claim_port(rev, entry);
+	if (!port)
+		return MASQ_NO_PORT;
+
+	entry->nat_addr = be->addr;
+	entry->nat_port = be->port;
+	entry->direction = FLOW_REQUEST;
+	entry->state = tci_state & 0xffff;
+	entry->masq_addr = s->node;
+	entry->masq_port = port;
+	err = bpf_map_update_elem(&conntrack, key, entry, BPF_NOEXIST);
 	if (err) {
-		bpf_map_delete_elem(&conntrack, &rev);
-		return err == -17 /* EEXIST */ ? bpf_map_lookup_elem(&conntrack, req) : 0;
+		bpf_map_delete_elem(&conntrack, rev);
+		return err == -17 /* EEXIST */ ? MASQ_RACED : MASQ_TABLE_FULL;
 	}
-	*created = 1;
-	return bpf_map_lookup_elem(&conntrack, req);
+	return MASQ_OPENED;
 }

@@ -6,49 +6,42 @@
 #include "parse.h"
 #include "flow.h"
 
-/* Rewrites one address of a fragment that carries no transport header (IP checksum only). */
-static __always_inline void nat_rewrite_address(struct packet *pkt, int rewrite_dest, const struct lb_addr *addr)
+/* Sets both addresses of a packet, updating the IPv4 header checksum; returns the change
+ * to the pseudo-header's sum, which the transport checksum needs. */
+static __always_inline __u64 nat_set_addresses(struct packet *pkt, const struct lb_addr *saddr, const struct lb_addr *daddr)
 {
-	struct lb_addr old_addr = rewrite_dest ? pkt->flow.daddr : pkt->flow.saddr;
+	int words = pkt->ip4 ? 1 : 4;
+	__u64 delta = csum_delta_addr(0, &pkt->flow.saddr, saddr, words);
 
+	delta = csum_delta_addr(delta, &pkt->flow.daddr, daddr, words);
 	if (pkt->ip4) {
 		struct iphdr *ip = pkt->ip4;
 
-		ip->check = csum_apply(ip->check, csum_delta_addr(0, &old_addr, addr, 1));
-		if (rewrite_dest)
-			ip->daddr = addr->words[0];
-		else
-			ip->saddr = addr->words[0];
+		ip->check = csum_apply(ip->check, delta);
+		ip->saddr = saddr->words[0];
+		ip->daddr = daddr->words[0];
 	} else if (pkt->ip6) {
-		if (rewrite_dest)
-			__builtin_memcpy(&pkt->ip6->daddr, addr, sizeof(*addr));
-		else
-			__builtin_memcpy(&pkt->ip6->saddr, addr, sizeof(*addr));
+		__builtin_memcpy(&pkt->ip6->saddr, saddr, sizeof(*saddr));
+		__builtin_memcpy(&pkt->ip6->daddr, daddr, sizeof(*daddr));
 	}
-	if (rewrite_dest)
-		pkt->flow.daddr = *addr;
-	else
-		pkt->flow.saddr = *addr;
+	pkt->flow.saddr = *saddr;
+	pkt->flow.daddr = *daddr;
+	return delta;
 }
 
-/* Rewrites one endpoint of the packet (destination for requests, source for replies). */
-static __always_inline void nat_rewrite(struct packet *pkt, int rewrite_dest,
-					const struct lb_addr *addr, __u16 port)
+/* Sets both endpoints in one pass: one straight path whether one endpoint changes (nat)
+ * or both (masq), so the verifier walks it once. */
+static __always_inline void nat_set_endpoints(struct packet *pkt, const struct lb_addr *saddr, __u16 sport,
+					      const struct lb_addr *daddr, __u16 dport)
 {
-	struct lb_addr old_addr = rewrite_dest ? pkt->flow.daddr : pkt->flow.saddr;
-	__u16 old_port = rewrite_dest ? pkt->flow.dport : pkt->flow.sport;
-	int words = pkt->ip4 ? 1 : 4;
-	/* The pseudo-header carries the addresses, so the L4 checksum sees both changes. */
-	__u64 l4_delta = csum_delta16(csum_delta_addr(0, &old_addr, addr, words), old_port, port);
+	/* The pseudo-header carries the addresses, so the L4 checksum sees their change too. */
+	__u64 l4_delta = csum_delta16(csum_delta16(0, pkt->flow.sport, sport), pkt->flow.dport, dport);
 
-	nat_rewrite_address(pkt, rewrite_dest, addr);
-
+	l4_delta += nat_set_addresses(pkt, saddr, daddr);
 	if (pkt->tcp) {
 		pkt->tcp->check = csum_apply(pkt->tcp->check, l4_delta);
-		if (rewrite_dest)
-			pkt->tcp->dest = port;
-		else
-			pkt->tcp->source = port;
+		pkt->tcp->source = sport;
+		pkt->tcp->dest = dport;
 	} else if (pkt->udp) {
 		/* A zero UDP checksum over IPv4 means "none" and stays so; a computed zero is
 		 * sent as all ones (RFC 768). */
@@ -57,28 +50,47 @@ static __always_inline void nat_rewrite(struct packet *pkt, int rewrite_dest,
 
 			pkt->udp->check = sum ? sum : 0xffff;
 		}
-		if (rewrite_dest)
-			pkt->udp->dest = port;
-		else
-			pkt->udp->source = port;
+		pkt->udp->source = sport;
+		pkt->udp->dest = dport;
 	}
-
-	if (rewrite_dest)
-		pkt->flow.dport = port;
-	else
-		pkt->flow.sport = port;
+	pkt->flow.sport = sport;
+	pkt->flow.dport = dport;
 }
 
-/* Rewrites the packet as its flow entry says: the endpoint of its direction (the backend
- * for a request, the VIP for a reply), and for masq the other endpoint too. */
+/* The endpoints a flow entry gives its packets: the backend (request) or the VIP (reply)
+ * on one side, and for masq the node's address and port or the client's on the other. */
+static __always_inline void nat_targets(const struct packet *pkt, struct lb_addr *saddr, __u16 *sport,
+					struct lb_addr *daddr, __u16 *dport, const struct lb_addr *nat, __u16 nat_port,
+					const struct lb_addr *masq, __u16 masq_port, int reply, int masq_on)
+{
+	*saddr = pkt->flow.saddr;
+	*daddr = pkt->flow.daddr;
+	*sport = pkt->flow.sport;
+	*dport = pkt->flow.dport;
+	if (reply) {
+		*saddr = *nat;
+		*sport = nat_port;
+		if (masq_on) {
+			*daddr = *masq;
+			*dport = masq_port;
+		}
+	} else {
+		*daddr = *nat;
+		*dport = nat_port;
+		if (masq_on) {
+			*saddr = *masq;
+			*sport = masq_port;
+		}
+	}
+}
+
+/* Rewrites the packet as its flow entry says. */
 static __always_inline void nat_apply(struct packet *pkt, const struct flow *f)
 {
-	struct lb_addr addr = f->nat_addr;
-	int reply = f->direction == FLOW_REPLY;
+	struct lb_addr saddr, daddr, nat = f->nat_addr, masq = f->masq_addr;
+	__u16 sport, dport;
 
-	nat_rewrite(pkt, !reply, &addr, f->nat_port);
-	if (f->flags & FLOW_F_MASQ) {
-		addr = f->masq_addr;
-		nat_rewrite(pkt, reply, &addr, f->masq_port);
-	}
+	nat_targets(pkt, &saddr, &sport, &daddr, &dport, &nat, f->nat_port, &masq, f->masq_port,
+		    f->direction == FLOW_REPLY, f->flags & FLOW_F_MASQ);
+	nat_set_endpoints(pkt, &saddr, sport, &daddr, dport);
 }

@@ -55,7 +55,9 @@ static __always_inline __u32 pseudo_header_sum(const struct lb_addr *src, const 
 
 /* RFC 793 reset generation: to a segment with ACK, RST with seq = its ack; otherwise
  * RST|ACK acknowledging it. The reply keeps only the 20-byte TCP header. */
-static __always_inline int reply_tcp_reset(struct xdp_md *ctx, struct packet *pkt)
+/* A subprogram of its own (not inlined): its stack frame is apart from the main program's,
+ * which must leave room for the global functions it calls. */
+static __noinline int reply_tcp_reset(struct xdp_md *ctx, struct packet *pkt)
 {
 	void *data, *data_end;
 	struct ethhdr *eth;
@@ -129,9 +131,12 @@ static __always_inline int reply_tcp_reset(struct xdp_md *ctx, struct packet *pk
  * packets with options are not answered. */
 #define QUOTE_L4 8
 
-static __always_inline int reply_icmp_error(struct xdp_md *ctx, struct packet *pkt, __u8 type4, __u8 code4,
-					    __u8 type6, __u8 code6, __u32 rest)
+#define ICMP_CODES(type4, code4, type6, code6) ((type4) | (code4) << 8 | (type6) << 16 | (__u32)(code6) << 24)
+
+/* codes: ICMP_CODES(IPv4 type, code, IPv6 type, code) (five arguments is BPF's limit). */
+static __noinline int reply_icmp_error(struct xdp_md *ctx, struct packet *pkt, __u32 codes, __u32 rest)
 {
+	__u8 type4 = codes, code4 = codes >> 8, type6 = codes >> 16, code6 = codes >> 24;
 	int v4 = pkt->ip4 != 0;
 	__u32 quote = (v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) + QUOTE_L4;
 	__u32 head = (v4 ? sizeof(struct iphdr) : sizeof(struct ipv6hdr)) + 8; /* new IP + ICMP headers */
@@ -214,12 +219,12 @@ static __always_inline int reply_icmp_error(struct xdp_md *ctx, struct packet *p
 /* ICMP (type 3 code 3) / ICMPv6 (type 1 code 4) port unreachable: no usable backend. */
 static __always_inline int reply_port_unreachable(struct xdp_md *ctx, struct packet *pkt)
 {
-	return reply_icmp_error(ctx, pkt, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH, 0);
+	return reply_icmp_error(ctx, pkt, ICMP_CODES(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ICMPV6_DEST_UNREACH, ICMPV6_PORT_UNREACH), 0);
 }
 
 /* ICMP fragmentation needed (type 3 code 4) / ICMPv6 packet too big (type 2) with the MTU
  * the packet must fit. */
 static __always_inline int reply_too_big(struct xdp_md *ctx, struct packet *pkt, __u32 mtu)
 {
-	return reply_icmp_error(ctx, pkt, ICMP_DEST_UNREACH, 4, 2, 0, mtu);
+	return reply_icmp_error(ctx, pkt, ICMP_CODES(ICMP_DEST_UNREACH, 4, 2, 0), mtu);
 }

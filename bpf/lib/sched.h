@@ -273,6 +273,9 @@ static __always_inline int sched_wrr(const struct service *svc)
 	st = bpf_map_lookup_elem(&sched_states, &id);
 	if (!table || !st || table->max_weight == 0 || count > WRR_MAX_DESTS)
 		return -1;
+	/* Unrolled: kernels before 6.4 refuse the loop clang makes of it (its back-edge is a
+	 * fall-through, which their CFG check does not accept). */
+#pragma unroll
 	for (int attempt = 0; attempt < 8; attempt++) {
 		__u64 old = READ_ONCE(st->wrr_position);
 		__u32 cursor = (__u32)old; /* cl + 1; 0 is the head */

@@ -67,9 +67,20 @@ static __always_inline void *tunnel_push(struct xdp_md *ctx, const __u8 *macs, _
 	return data + sizeof(struct ethhdr);
 }
 
+/* The configured node address of the packet's family: 0, or -1 when none was written. */
+static __always_inline int tunnel_source_of(__u8 family, struct lb_addr *src)
+{
+	__u32 which = family == AF_INET ? 0 : 1;
+	struct lb_addr *source = bpf_map_lookup_elem(&tunnel_source, &which);
+
+	if (!source || (!source->words[0] && !source->words[3]))
+		return -1;
+	*src = *source;
+	return 0;
+}
+
 static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *backend)
 {
-	__u32 which = pkt->ip4 ? 0 : 1;
 	struct lb_addr src, dst = *backend;
 	__u8 macs[2 * ETH_ALEN];
 	struct ethhdr *eth = 0;
@@ -78,13 +89,8 @@ static __always_inline int forward_tunnel(struct xdp_md *ctx, struct packet *pkt
 	/* The source of the route to the backend, as IPVS's tunnel transmit takes it; the
 	 * configured one where the FIB cannot say (no route, or a kernel without
 	 * BPF_FIB_LOOKUP_SRC). */
-	if (route_source(ctx, pkt, backend, &src)) {
-		struct lb_addr *source = bpf_map_lookup_elem(&tunnel_source, &which);
-
-		if (!source || (!source->words[0] && !source->words[3]))
-			return forward_to_stack(); /* no source to send from */
-		src = *source;
-	}
+	if (route_source(ctx, &pkt->flow, backend, &src) && tunnel_source_of(pkt->flow.family, &src))
+		return forward_to_stack(); /* no source to send from */
 	{
 		/* As IPVS's tunnel xmit: a packet that cannot fit once encapsulated is refused
 		 * with the MTU the client must use (IPv4 only when DF is set, else the stack

@@ -18,6 +18,15 @@
 #define VLAN_VID_MASK 0x0fff
 #define VLAN_PRIO_MASK 0xf000
 
+/* A remembered TCI (0: untagged) as a tag field, without a branch: 0 - tci has its top
+ * bit set exactly when tci is not 0. */
+static __always_inline __u32 vlan_tag_of(__u16 tci)
+{
+	__u32 t = tci;
+
+	return t | (((0U - t) >> 31) << 16);
+}
+
 struct vlan_tag_hdr {
 	__be16 tci;
 	__be16 encapsulated_proto;

@@ -31,10 +31,16 @@ public sealed class AgentProcess : IDisposable
     }
 
     /// <summary>Starts the agent and waits for its "ready" line; fails with its log if it exits first.</summary>
-    public static AgentProcess Start(string netns, params string[] args)
+    public static AgentProcess Start(string netns, params string[] args) => StartWrapped(netns, [], args);
+
+    /// <summary>As Start, the agent run by a wrapper command (e.g. capsh dropping capabilities, ending in "-c").</summary>
+    public static AgentProcess StartWrapped(string netns, string[] wrapper, params string[] args)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "netns", "exec", netns, Repo.Agent }.Concat(args))
+        string[] command = wrapper.Length == 0
+            ? [Repo.Agent, .. args]
+            : [.. wrapper, string.Join(' ', new[] { Repo.Agent }.Concat(args))];
+        foreach (var a in new[] { "netns", "exec", netns }.Concat(command))
             psi.ArgumentList.Add(a);
         var agent = new AgentProcess(Process.Start(psi)!);
         var exited = agent.process.WaitForExitAsync();

@@ -28,6 +28,11 @@ public abstract class ForwardingModeTopology : IDisposable
         Topology = new NetnsTopology();
         try
         {
+            // IPVS binds the VIPs on the node: dr backends' answers, which come back through it
+            // here, carry a source the node holds and need accept_local to be forwarded.
+            if (dataplane == "ipvs")
+                Shell.Check("ip", "netns", "exec", Topology.Lb, "sysctl", "-qw", "net.ipv4.conf.all.accept_local=1", "net.ipv4.conf.lb1.accept_local=1",
+                    "net.ipv4.conf.lb2.accept_local=1", "net.ipv4.conf.lb3.accept_local=1");
             for (int b = 1; b <= 3; b++)
                 foreach (var (vip, _) in Services.Values.Where(s => s.Forwarding == "dr"))
                     Shell.Check("ip", "-n", $"{Topology.Prefix}b{b}", "addr", "add", vip + (vip.Contains(':') ? "/128" : "/32"), "dev", "lo");

@@ -27,6 +27,9 @@ public sealed class TunnelTrafficTests : IDisposable
             Shell.Check("ip", "-n", ns, "addr", "add", "fd00:96::20/128", "dev", "ip6tnl0", "nodad");
             Shell.Check("ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.tunl0.rp_filter=0");
         }
+        if (dataplane == "ipvs") // the answers come back through the node, which holds the VIP with IPVS
+            Shell.Check("ip", "netns", "exec", topology.Lb, "sysctl", "-qw", "net.ipv4.conf.all.accept_local=1", "net.ipv4.conf.lb1.accept_local=1",
+                "net.ipv4.conf.lb2.accept_local=1", "net.ipv4.conf.lb3.accept_local=1");
         File.WriteAllText(configFile, """
             services:
               - {address: 10.96.0.20, port: 8080, forwarding: tun, backends: [{address: 10.0.11.2}, {address: 10.0.12.2}, {address: 10.0.13.2}]}
