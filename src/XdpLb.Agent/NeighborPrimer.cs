@@ -4,10 +4,11 @@ using System.Net.Sockets;
 namespace XdpLb.Agent;
 
 /// <summary>
-/// Keeps the node's neighbour entries of direct-routing backends resolved. A dr packet stays
-/// addressed to the VIP, so when the FIB has no neighbour for the backend yet, the stack that
-/// gets the packet cannot resolve it (unlike nat, whose rewritten packet the stack forwards,
-/// resolving the next hop). An empty UDP datagram to the discard port makes the kernel
+/// Keeps the node's neighbour entries of the backends the stack could not forward to itself
+/// resolved. When the FIB has no neighbour for a backend yet, the data path hands the packet
+/// to the stack, which resolves it and forwards a nat packet; but a dr packet stays addressed
+/// to the VIP, and a masq or tun packet carries the node's own address as its source, which
+/// the stack drops as a martian. An empty UDP datagram to the discard port makes the kernel
 /// resolve the backend's MAC; the backend's ICMP port unreachable is harmless.
 /// </summary>
 internal static class NeighborPrimer
@@ -23,11 +24,11 @@ internal static class NeighborPrimer
             }
             catch (SocketException e)
             {
-                Log.Warn("could not prime the neighbour entry of a dr backend", ("backend", address), ("error", e.SocketErrorCode));
+                Log.Warn("could not prime the neighbour entry of a backend", ("backend", address), ("error", e.SocketErrorCode));
             }
         }
     }
 
-    public static IEnumerable<IPAddress> DirectBackends(Core.Model.LbConfig config) =>
-        config.Services.Where(s => s.Forwarding == Core.Model.Forwarding.Dr).SelectMany(s => s.Backends).Select(b => b.Address);
+    public static IEnumerable<IPAddress> BackendsToPrime(Core.Model.LbConfig config) =>
+        config.Services.Where(s => s.Forwarding != Core.Model.Forwarding.Nat).SelectMany(s => s.Backends).Select(b => b.Address);
 }

@@ -29,15 +29,15 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
     {
         if (changed)
             dataplane.ExportState().Save(stateFile);
-        NeighborPrimer.Prime(NeighborPrimer.DirectBackends(config));
+        NeighborPrimer.Prime(NeighborPrimer.BackendsToPrime(config));
     }
 
     public void Sweep(LbConfig config, int sweepNumber)
     {
         dataplane.Collector.CollectExpired();
-        // Every 10 s: neighbour entries of dr backends go stale without traffic from the stack.
+        // Every 10 s: neighbour entries go stale without traffic from the stack.
         if (sweepNumber % 10 == 0)
-            NeighborPrimer.Prime(NeighborPrimer.DirectBackends(config));
+            NeighborPrimer.Prime(NeighborPrimer.BackendsToPrime(config));
     }
 
     public void LogStats()
