@@ -6,7 +6,7 @@ CONFIGURATION ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all setup ensure-setup build bpf agent tools test test-unit test-bpf test-integration demo bench clean vm vm-selftest
+.PHONY: all setup ensure-setup build bpf agent tools test test-unit test-bpf test-integration test-vm demo bench clean vm vm-selftest
 
 all: build
 
@@ -44,6 +44,9 @@ test-bpf: build
 
 test-integration: build
 	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Integration.Tests
+
+test-vm: build
+	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Vm.Tests
 
 # The qemu VM with a Debian 6.1 kernel for the tests that need real IPVS (tests/vm/README.md):
 # built once into /var/cache/xdplb-vm; tests/vm/run.sh -- COMMAND runs COMMAND inside it.

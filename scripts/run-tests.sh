@@ -5,14 +5,21 @@ set -uo pipefail
 configuration=${1:-Release}
 shift || true
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(XdpLb.Core.Tests XdpLb.Ipvs.Tests XdpLb.Bpf.Tests XdpLb.Integration.Tests)
+[ ${#layers[@]} -gt 0 ] || layers=(XdpLb.Core.Tests XdpLb.Ipvs.Tests XdpLb.Bpf.Tests XdpLb.Integration.Tests XdpLb.Vm.Tests)
 
 passed=0 failed=0 skipped=0 status=0
 for layer in "${layers[@]}"; do
     echo "== $layer"
     log=$(mktemp)
-    dotnet test "tests/$layer" -c "$configuration" --no-build --nologo 2>&1 | tee "$log"
-    rc=${PIPESTATUS[0]}
+    if [ "$layer" = XdpLb.Vm.Tests ]; then
+        # Real IPVS: these run inside the qemu VM of tests/vm (this kernel has no IP_VS).
+        tests/vm/run.sh --timeout 1500 -- dotnet test "tests/$layer/bin/$configuration/net10.0/$layer.dll" \
+            --nologo --results-directory /tmp/xdplb-vm-results 2>&1 | tee "$log"
+        rc=${PIPESTATUS[0]}
+    else
+        dotnet test "tests/$layer" -c "$configuration" --no-build --nologo 2>&1 | tee "$log"
+        rc=${PIPESTATUS[0]}
+    fi
     summary=$(grep -E '(Passed|Failed)!? +- +Failed: ' "$log" | tail -1)
     rm -f "$log"
     if [ -z "$summary" ]; then
