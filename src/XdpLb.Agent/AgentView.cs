@@ -36,7 +36,7 @@ internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, 
 
     public ListServicesResponse Services() => running.Read(() =>
     {
-        var response = new ListServicesResponse { ConnectionTableSize = program.Conntrack.MaxEntries / 2 };
+        var response = new ListServicesResponse { ConnectionTableSize = program.Conntrack.MaxEntries / 2, Dataplane = "xdp" };
         response.Services.AddRange(ReadServices().Select(s => ApiMapping.ToApi(s, NameOf(s))));
         return response;
     });
@@ -50,7 +50,7 @@ internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, 
 
     public GetStatsResponse Stats(string? service) => running.Read(() =>
     {
-        var response = new GetStatsResponse();
+        var response = new GetStatsResponse { Dataplane = "xdp" };
         response.Services.AddRange(ReadServices()
             .Where(s => service is null || new ServiceKey(s.Address, s.Port, s.Protocol).ToString() == service)
             .Select(s => ApiMapping.ToApi(s, NameOf(s))));

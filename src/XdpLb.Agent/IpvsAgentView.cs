@@ -27,7 +27,7 @@ internal sealed class IpvsAgentView(RunningDataplane running, IpvsRuntime runtim
 
     public ListServicesResponse Services() => running.Read(() =>
     {
-        var response = new ListServicesResponse { ConnectionTableSize = tableSize };
+        var response = new ListServicesResponse { ConnectionTableSize = tableSize, Dataplane = "ipvs" };
         response.Services.AddRange(IpvsStatus.Services(runtime.Ipvs).Select(s => ApiMapping.ToApi(s, NameOf(s))));
         return response;
     });
@@ -41,7 +41,7 @@ internal sealed class IpvsAgentView(RunningDataplane running, IpvsRuntime runtim
 
     public GetStatsResponse Stats(string? service) => running.Read(() =>
     {
-        var response = new GetStatsResponse();
+        var response = new GetStatsResponse { Dataplane = "ipvs" };
         response.Services.AddRange(IpvsStatus.Services(runtime.Ipvs)
             .Where(s => service is null || new ServiceKey(s.Address, s.Port, s.Protocol).ToString() == service)
             .Select(s => ApiMapping.ToApi(s, NameOf(s))));

@@ -72,6 +72,8 @@ internal static class StatsCommand
         sb.Append("drops by reason:\n");
         foreach (var (name, value) in r.Counters.Where(c => c.Key.StartsWith("drop_", StringComparison.Ordinal) || c.Key == "malformed").OrderBy(c => c.Key))
             sb.Append(CultureInfo.InvariantCulture, $"  {name,-24} {value,12}\n");
+        if (r.Dataplane.Length > 0)
+            sb.Append(CultureInfo.InvariantCulture, $"dataplane: {r.Dataplane}\n");
         return sb.ToString();
     }
 

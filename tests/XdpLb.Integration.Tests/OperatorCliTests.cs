@@ -75,6 +75,8 @@ public sealed class OperatorCliTests : IDisposable
         Assert.Equal("1", b1.GetProperty("stats").GetProperty("conns").GetString());
         Assert.True(ulong.Parse(b1.GetProperty("stats").GetProperty("inPackets").GetString()!) >= 5);
         Assert.Equal("1", json.GetProperty("counters").GetProperty("new_flow").GetString());
+        Assert.Equal("xdp", json.GetProperty("dataplane").GetString());
+        Assert.EndsWith("dataplane: xdp\n", text.Stdout);
         Assert.Equal(2, missing.ExitCode);
         Assert.Contains("no service 10.96.0.99:80/tcp", missing.Stderr);
     }

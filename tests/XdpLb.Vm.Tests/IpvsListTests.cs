@@ -33,6 +33,8 @@ public sealed class IpvsListTests : IDisposable
             Assert.Equal(ipvsadm, ours);
         }
         Assert.Contains("UDP  10.96.0.5:53 sh (sh-fallback,sh-port) persistent 10800", topology.Exec(topology.Lb, "ipvsadm", "-Ln").Stdout);
+        Assert.Contains("\"dataplane\": \"ipvs\"", topology.Exec(topology.Lb, Repo.Agent, "list", "--json", "--api-socket", topology.Home.ApiSocket).Stdout);
+        Assert.EndsWith("dataplane: ipvs\n", topology.Exec(topology.Lb, Repo.Agent, "stats", "--api-socket", topology.Home.ApiSocket).Stdout);
         Assert.Contains("  -> 10.0.13.2:80                 Route   1", topology.Exec(topology.Lb, "ipvsadm", "-Ln").Stdout);
     }
 
