@@ -163,7 +163,7 @@ int main(int argc, char **argv)
 	struct spec sp = {0};
 	double seconds = 5, warmup = 1, backoff = 100e-6;
 	uint64_t j = 0;
-	int map_id = -1, map_fd = -1, lb_cpu = -1, ncpus = libbpf_num_possible_cpus(), opt, fd, one = 1;
+	int map_id = -1, map_fd = -1, lb_cpu = -1, ncpus = libbpf_num_possible_cpus(), opt, fd, one = 1, sndbuf = 64 << 20;
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_halen = 6 };
@@ -194,8 +194,11 @@ int main(int argc, char **argv)
 	memcpy(ll.sll_addr, dmac, 6);
 	/* Protocol 0: a send-only socket, so that no received frame is ever copied to it. */
 	fd = socket(AF_PACKET, SOCK_RAW, 0);
+	/* A large send buffer: frames the stack has queued but not yet freed count against it,
+	 * and with the default (about 270 frames) gen would wait on it, not on the lb. */
 	if (fd < 0 || !ll.sll_ifindex || bind(fd, (struct sockaddr *)&ll, sizeof(ll)) ||
-	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one))) {
+	    setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf))) {
 		perror("gen: AF_PACKET socket");
 		return 1;
 	}
