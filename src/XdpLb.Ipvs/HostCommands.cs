@@ -31,10 +31,4 @@ public class HostCommands
 
     public virtual void WriteSysctl(string name, string value) =>
         File.WriteAllText("/proc/sys/" + name.Replace('.', '/'), value);
-
-    public virtual string? ReadSysctl(string name)
-    {
-        string path = "/proc/sys/" + name.Replace('.', '/');
-        return File.Exists(path) ? File.ReadAllText(path).Trim() : null;
-    }
 }

@@ -38,6 +38,20 @@ public sealed class IpvsClient : IDisposable
         netlink.Dump(netlink.NewRequest(CmdGetService, NetlinkMessageWriter.FlagRequest | NetlinkMessageWriter.FlagDump), "listing services")
             .Select(m => m.Nested(AttrService)).OfType<NetlinkAttributes>().Select(ReadService).OfType<IpvsService>().ToList());
 
+    /// <summary>One service as the kernel holds it (GET_SERVICE without a dump), or null when it has none.</summary>
+    public IpvsService? GetService(IpvsService s) => Call(_ =>
+    {
+        try
+        {
+            var a = netlink.Get(ServiceIdentity(netlink.NewRequest(CmdGetService, NetlinkMessageWriter.FlagRequest), s), $"reading service {s}");
+            return a.Nested(AttrService) is { } svc ? ReadService(svc) : null;
+        }
+        catch (NetlinkException e) when (e.Errno == 3 /* ESRCH */)
+        {
+            return null;
+        }
+    });
+
     public void AddDestination(IpvsService s, IpvsDestination d) =>
         Call(_ => netlink.Execute(FullDest(ServiceIdentity(netlink.NewRequest(CmdNewDest, Change), s), d), $"adding destination {d} to service {s}"));
 

@@ -43,7 +43,8 @@ public sealed class IpvsDataplane : IDataplane
     {
         var key = service.Key ?? throw new ArgumentException($"{service.Label} has no address", nameof(service));
         var vs = IpvsMapping.VirtualService(service);
-        var existing = client.GetServices().FirstOrDefault(s => SameKey(s, vs));
+        // One lookup, not a dump of every service: a full sync applies thousands of them.
+        var existing = client.GetService(vs);
         // Recorded before the kernel changes: a crash in between leaves a server we own.
         applied[key] = service;
         Save();

@@ -47,9 +47,13 @@ public sealed class IpvsClientTests : IDisposable
         Assert.Contains("UDP  [fd00:96::53]:53 sh (sh-fallback,sh-port) persistent 600", text);
         Assert.Contains("SCTP 10.96.0.11:3868 mh", text);
 
+        Assert.Equal(("sh", 600u), (ns.Client.GetService(Udp6)!.Scheduler, ns.Client.GetService(Udp6)!.Timeout));
+
         ns.Client.UpdateService(Tcp4 with { Scheduler = "lc" });
         ns.Client.DeleteService(Sctp4);
 
+        Assert.Null(ns.Client.GetService(Sctp4));
+        Assert.Equal("lc", ns.Client.GetService(Tcp4)!.Scheduler);
         Assert.Contains("TCP  10.96.0.10:80 lc", ns.Ipvsadm("-Ln"));
         Assert.DoesNotContain("3868", ns.Ipvsadm("-Ln"));
     }
