@@ -1,0 +1,207 @@
+using System.Net;
+using System.Net.Sockets;
+using k8s.Models;
+using XdpLb.Core.Config;
+using XdpLb.Core.Model;
+using Service = XdpLb.Core.Model.Service;
+
+namespace XdpLb.Kubernetes.Translation;
+
+/// <summary>
+/// Services and EndpointSlices in, virtual servers out, as kube-proxy's IPVS proxier builds
+/// them (ipvs.md §6.2-§6.4): per service port, one for each ClusterIP, externalIP,
+/// LoadBalancer ingress IP and (with a nodePort) node address. Masquerading where kube-proxy
+/// masquerades: external traffic unless externalTrafficPolicy is Local, and everything with
+/// masqueradeAll. Pure: the same snapshot always gives the same result.
+/// </summary>
+public static class ServiceTranslator
+{
+    public const string ServiceProxyNameLabel = "service.kubernetes.io/service-proxy-name";
+    public const uint DefaultAffinitySeconds = 10800;
+
+    public static TranslationResult Translate(ClusterSnapshot snapshot, NodeContext node, ProxySettings settings, bool sctpSupported = true)
+    {
+        var services = new List<Service>();
+        var seen = new Dictionary<ServiceKey, string>();
+        var health = new List<HealthCheck>();
+        var skipped = new List<string>();
+        var problems = new List<string>();
+        int noLocalInternal = 0, noLocalExternal = 0;
+
+        foreach (var svc in snapshot.Services)
+        {
+            var name = new ServiceName(svc.Namespace() ?? "", svc.Name() ?? "");
+            string? why = SkipReason(svc);
+            if (why is not null)
+            {
+                skipped.Add($"service {name}: {why}");
+                continue;
+            }
+            var slices = snapshot.SlicesByService.GetValueOrDefault(name) ?? [];
+            var spec = svc.Spec;
+            bool internalLocal = spec.InternalTrafficPolicy == "Local";
+            bool externalLocal = spec.ExternalTrafficPolicy == "Local" && HasExternal(svc);
+            var localReady = new HashSet<IPAddress>();
+
+            foreach (var port in spec.Ports ?? [])
+            {
+                string protocol = port.Protocol ?? "TCP";
+                string portLabel = string.IsNullOrEmpty(port.Name) ? name.ToString() : $"{name}:{port.Name}";
+                if (!TryProtocol(protocol, out var proto))
+                {
+                    problems.Add($"service {portLabel}: ports: protocol \"{protocol}\" is not TCP, UDP or SCTP");
+                    continue;
+                }
+                if (proto == Protocol.Sctp && !sctpSupported)
+                {
+                    skipped.Add($"service {portLabel}: protocol SCTP: the XDP dataplane passes SCTP to the kernel (run --dataplane ipvs to serve it)");
+                    continue;
+                }
+                if (port.Port is < 1 or > 65535)
+                {
+                    problems.Add($"service {portLabel}: ports: {port.Port} is not a port (1-65535)");
+                    continue;
+                }
+
+                var endpoints = EndpointSliceReader.Read(slices, port.Name, protocol, problems);
+                var categories = EndpointCategorizer.Categorize(endpoints, usesCluster: !internalLocal || !externalLocal,
+                    usesLocal: internalLocal || externalLocal, node.Name, node.Zone);
+                localReady.UnionWith(endpoints.Where(e => e.Ready && e.IsOn(node.Name)).Select(e => e.Address));
+
+                // Under a Local policy with no local endpoint, the IPVS proxier uses the cluster's
+                // (PR #97081): node-local clients keep reaching the service.
+                var internalSet = internalLocal ? categories.Local : categories.Cluster;
+                var externalSet = externalLocal ? categories.Local : categories.Cluster;
+                if (internalLocal && internalSet.Count == 0 && categories.HasAny)
+                {
+                    noLocalInternal++;
+                    internalSet = EndpointCategorizer.Categorize(endpoints, true, false, node.Name, node.Zone).Cluster;
+                }
+                if (externalLocal && externalSet.Count == 0 && categories.HasAny)
+                {
+                    noLocalExternal++;
+                    externalSet = EndpointCategorizer.Categorize(endpoints, true, false, node.Name, node.Zone).Cluster;
+                }
+
+                var template = new Service
+                {
+                    Name = portLabel,
+                    Port = (ushort)port.Port,
+                    Protocol = proto,
+                    Scheduler = settings.Scheduler,
+                    Flags = settings.Scheduler == Scheduler.Mh ? [SchedulerFlag.MhPort] : [],
+                    Persistence = Affinity(svc),
+                };
+                void Add(string kind, IPAddress address, ushort vsPort, IReadOnlyList<KubeEndpoint> set, Forwarding forwarding,
+                    IReadOnlyList<string>? sourceRanges = null)
+                {
+                    var service = template with
+                    {
+                        Address = address,
+                        Port = vsPort,
+                        Forwarding = forwarding,
+                        SourceRanges = sourceRanges?.Where(r => SameFamily(r, address)).ToList() ?? [],
+                        Backends = Backends(set, address.AddressFamily),
+                    };
+                    var errors = ConfigValidator.ValidateService(service);
+                    if (errors.Count > 0)
+                    {
+                        problems.AddRange(errors.Select(e => $"service {portLabel} ({kind}): {e}"));
+                        return;
+                    }
+                    if (!seen.TryAdd(service.Key!, portLabel))
+                    {
+                        problems.Add($"service {portLabel} ({kind}): {service.Key} is already served for {seen[service.Key!]}; this one is left out");
+                        return;
+                    }
+                    services.Add(service);
+                }
+
+                var clusterForwarding = settings.MasqueradeAll ? Forwarding.Masq : Forwarding.Nat;
+                var externalForwarding = externalLocal ? Forwarding.Nat : Forwarding.Masq;
+                foreach (var ip in Addresses(spec.ClusterIPs ?? (spec.ClusterIP is null ? [] : [spec.ClusterIP]), $"service {portLabel}: clusterIPs", problems))
+                    Add("clusterIP", ip, (ushort)port.Port, internalSet, clusterForwarding);
+                foreach (var ip in Addresses(spec.ExternalIPs ?? [], $"service {portLabel}: externalIPs", problems))
+                    Add("externalIP", ip, (ushort)port.Port, externalSet, externalForwarding);
+                if (spec.Type == "LoadBalancer")
+                {
+                    // ipMode Proxy: the cloud's proxy delivers to the node, not to the VIP.
+                    var ingress = (svc.Status?.LoadBalancer?.Ingress ?? []).Where(i => i.Ip is not null && i.IpMode != "Proxy").Select(i => i.Ip);
+                    foreach (var ip in Addresses(ingress, $"service {portLabel}: status.loadBalancer.ingress", problems))
+                        Add("loadBalancer", ip, (ushort)port.Port, externalSet, externalForwarding, spec.LoadBalancerSourceRanges?.ToList());
+                }
+                if (port.NodePort is int nodePort and > 0 && spec.Type is "NodePort" or "LoadBalancer")
+                {
+                    var families = Families(svc);
+                    foreach (var ip in node.NodePortAddresses.Where(a => families.Contains(a.AddressFamily)))
+                        Add("nodePort", ip, (ushort)nodePort, externalSet, externalForwarding);
+                }
+            }
+
+            if (externalLocal && spec.HealthCheckNodePort is int hc and > 0 and <= 65535)
+                health.Add(new HealthCheck(name, (ushort)hc, localReady.Count));
+        }
+        return new TranslationResult(services, health, skipped, problems, noLocalInternal, noLocalExternal);
+    }
+
+    /// <summary>kube-proxy's ShouldSkipService, and services another proxy implements.</summary>
+    private static string? SkipReason(V1Service svc)
+    {
+        if (svc.Labels()?.ContainsKey(ServiceProxyNameLabel) == true)
+            return $"labelled {ServiceProxyNameLabel}: another proxy serves it";
+        if (svc.Spec?.Type == "ExternalName")
+            return "type ExternalName: DNS only";
+        if (svc.Spec?.ClusterIP == "None")
+            return "headless (clusterIP None): DNS only";
+        if (string.IsNullOrEmpty(svc.Spec?.ClusterIP))
+            return "no clusterIP allocated yet";
+        return null;
+    }
+
+    private static bool HasExternal(V1Service svc) => svc.Spec.Type is "NodePort" or "LoadBalancer" || svc.Spec.ExternalIPs?.Count > 0;
+
+    private static uint Affinity(V1Service svc) => svc.Spec.SessionAffinity == "ClientIP"
+        ? (uint)Math.Clamp(svc.Spec.SessionAffinityConfig?.ClientIP?.TimeoutSeconds ?? (int)DefaultAffinitySeconds, 1, 86400)
+        : 0;
+
+    private static HashSet<AddressFamily> Families(V1Service svc)
+    {
+        var families = (svc.Spec.IpFamilies ?? []).Select(f => f == "IPv6" ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork).ToHashSet();
+        if (families.Count == 0 && IPAddress.TryParse(svc.Spec.ClusterIP, out var ip))
+            families.Add(ip.AddressFamily);
+        return families;
+    }
+
+    private static IReadOnlyList<Backend> Backends(IReadOnlyList<KubeEndpoint> set, AddressFamily family) =>
+        set.Where(e => e.Address.AddressFamily == family)
+            // kube-proxy adds dests in no particular order; sorted, a new pod does not reorder the rest.
+            .OrderBy(e => e.Address.GetAddressBytes(), ByteOrder.Instance).ThenBy(e => e.Port)
+            .Select(e => new Backend(e.Address, e.Port, Weight: 1, Local: false))
+            .ToList();
+
+    private static IEnumerable<IPAddress> Addresses(IEnumerable<string?> texts, string at, ICollection<string> problems)
+    {
+        foreach (var text in texts.Distinct())
+        {
+            if (IPAddress.TryParse(text, out var ip))
+                yield return ip;
+            else
+                problems.Add($"{at}: \"{text}\" is not an IP address");
+        }
+    }
+
+    private static bool SameFamily(string cidr, IPAddress address) =>
+        !IPNetwork.TryParse(cidr, out var network) || network.BaseAddress.AddressFamily == address.AddressFamily;
+
+    private static bool TryProtocol(string text, out Protocol protocol)
+    {
+        protocol = text switch { "TCP" => Protocol.Tcp, "UDP" => Protocol.Udp, "SCTP" => Protocol.Sctp, _ => (Protocol)(-1) };
+        return (int)protocol >= 0;
+    }
+
+    private sealed class ByteOrder : IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+        public int Compare(byte[]? x, byte[]? y) => x!.AsSpan().SequenceCompareTo(y);
+    }
+}

@@ -1,0 +1,238 @@
+using System.Net;
+using k8s.Models;
+using XdpLb.Core.Model;
+using XdpLb.Kubernetes.Translation;
+using static XdpLb.Kubernetes.Tests.Translation.Objects;
+
+namespace XdpLb.Kubernetes.Tests.Translation;
+
+/// <summary>
+/// Scenarios of kube-proxy's IPVS proxier (ipvs.md §6.2-§6.5): Service and EndpointSlice
+/// objects in, virtual and real servers out.
+/// </summary>
+public class ServiceTranslatorTests
+{
+    private static readonly NodeContext Node = new("node-a", [IPAddress.Parse("192.168.1.10"), IPAddress.Parse("fd00::10")], "zone-a");
+
+    private static TranslationResult Translate(IEnumerable<V1Service> services, IEnumerable<V1EndpointSlice> slices,
+        ProxySettings? settings = null, NodeContext? node = null, bool sctp = true) =>
+        ServiceTranslator.Translate(ClusterSnapshot.Of(services, slices), node ?? Node, settings ?? new ProxySettings(), sctp);
+
+    [Fact]
+    public void ClusterIP_port_goes_to_the_ready_endpoints_on_the_slice_port()
+    {
+        var result = Translate([Service("web", "10.96.0.10", Port(80))],
+            [Slice("web", 8080, Endpoint("10.0.1.2"), Endpoint("10.0.1.1"), Endpoint("10.0.1.3", ready: false))]);
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:8080 10.0.1.2:8080"], Describe.All(result));
+        Assert.Equal("default/web", result.Services[0].Name);
+    }
+
+    [Fact]
+    public void Named_ports_take_their_own_slice_port_and_protocol()
+    {
+        var svc = Service("dns", "10.96.0.53", Port(53, "dns", "UDP"), Port(53, "dns-tcp", "TCP"), Port(9153, "metrics"));
+        var slice = Slice("dns", "IPv4", [("dns", 1053, "UDP"), ("dns-tcp", 1054, "TCP"), ("metrics", 9153, "TCP")], Endpoint("10.0.1.5"));
+        Assert.Equal([
+            "UDP 10.96.0.53:53 rr nat -> 10.0.1.5:1053",
+            "TCP 10.96.0.53:53 rr nat -> 10.0.1.5:1054",
+            "TCP 10.96.0.53:9153 rr nat -> 10.0.1.5:9153",
+        ], Describe.All(Translate([svc], [slice])));
+        Assert.Equal("default/dns:dns-tcp", Translate([svc], [slice]).Services[1].Name);
+    }
+
+    [Fact]
+    public void Dual_stack_service_has_a_virtual_server_per_family_with_that_familys_endpoints()
+    {
+        var result = Translate([Service("web", "10.96.0.10,fd00:96::10", Port(80))],
+            [Slice("web", 8080, Endpoint("10.0.1.1")), Slice("web", 8080, Endpoint("fd00:1::1"))]);
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:8080", "TCP [fd00:96::10]:80 rr nat -> [fd00:1::1]:8080"], Describe.All(result));
+    }
+
+    [Fact]
+    public void NodePort_answers_on_each_node_address_of_the_services_families_and_masquerades()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
+        svc.Spec.Type = "NodePort";
+        var result = Translate([svc], [Slice("web", 8080, Endpoint("10.0.1.1"))]);
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:8080", "TCP 192.168.1.10:30080 rr masq -> 10.0.1.1:8080"], Describe.All(result));
+    }
+
+    [Fact]
+    public void ExternalTrafficPolicy_Local_keeps_the_client_address_uses_local_endpoints_and_reports_health()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
+        svc.Spec.Type = "LoadBalancer";
+        svc.Spec.ExternalTrafficPolicy = "Local";
+        svc.Spec.HealthCheckNodePort = 32000;
+        svc.Status = new V1ServiceStatus { LoadBalancer = new V1LoadBalancerStatus { Ingress = [new V1LoadBalancerIngress { Ip = "203.0.113.7" }] } };
+        var result = Translate([svc], [Slice("web", 8080, Endpoint("10.0.1.1", node: "node-a"), Endpoint("10.0.2.1", node: "node-b"))]);
+        Assert.Equal([
+            "TCP 10.96.0.10:80 rr nat -> 10.0.1.1:8080 10.0.2.1:8080",
+            "TCP 203.0.113.7:80 rr nat -> 10.0.1.1:8080",
+            "TCP 192.168.1.10:30080 rr nat -> 10.0.1.1:8080",
+        ], Describe.All(result));
+        Assert.Equal([new HealthCheck(new ServiceName("default", "web"), 32000, 1)], result.HealthChecks);
+    }
+
+    [Fact]
+    public void Local_policy_without_local_endpoints_falls_back_to_the_clusters_and_health_reports_none()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
+        svc.Spec.Type = "LoadBalancer";
+        svc.Spec.ExternalTrafficPolicy = "Local";
+        svc.Spec.HealthCheckNodePort = 32000;
+        var result = Translate([svc], [Slice("web", 8080, Endpoint("10.0.2.1", node: "node-b"))]);
+        Assert.Equal("TCP 192.168.1.10:30080 rr nat -> 10.0.2.1:8080", Describe.All(result)[1]);
+        Assert.Equal(0, result.HealthChecks.Single().LocalEndpoints);
+        Assert.Equal(1, result.NoLocalEndpointsExternal);
+    }
+
+    [Fact]
+    public void ExternalIPs_and_LoadBalancer_ingress_masquerade_and_source_ranges_guard_the_LoadBalancer_only()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80));
+        svc.Spec.Type = "LoadBalancer";
+        svc.Spec.ExternalIPs = ["198.51.100.4"];
+        svc.Spec.LoadBalancerSourceRanges = ["192.0.2.0/24", "2001:db8::/32"];
+        svc.Status = new V1ServiceStatus
+        {
+            LoadBalancer = new V1LoadBalancerStatus
+            {
+                Ingress = [new V1LoadBalancerIngress { Ip = "203.0.113.7" }, new V1LoadBalancerIngress { Ip = "203.0.113.8", IpMode = "Proxy" }],
+            },
+        };
+        var result = Translate([svc], [Slice("web", 8080, Endpoint("10.0.1.1"))]);
+        Assert.Equal([
+            "TCP 10.96.0.10:80 rr nat -> 10.0.1.1:8080",
+            "TCP 198.51.100.4:80 rr masq -> 10.0.1.1:8080",
+            "TCP 203.0.113.7:80 rr masq from 192.0.2.0/24 -> 10.0.1.1:8080",
+        ], Describe.All(result));
+    }
+
+    [Theory]
+    [InlineData("headless")]
+    [InlineData("externalName")]
+    [InlineData("proxyName")]
+    [InlineData("unallocated")]
+    public void Services_kube_proxy_does_not_proxy_are_skipped_with_the_reason(string kind)
+    {
+        var svc = Service("other", kind == "headless" ? "None" : "10.96.0.20", Port(80));
+        if (kind == "externalName")
+            svc.Spec.Type = "ExternalName";
+        if (kind == "proxyName")
+            svc.Metadata.Labels = new Dictionary<string, string> { [ServiceTranslator.ServiceProxyNameLabel] = "cilium" };
+        if (kind == "unallocated")
+            (svc.Spec.ClusterIP, svc.Spec.ClusterIPs) = (null, null);
+        var result = Translate([svc, Service("web", "10.96.0.10", Port(80))], [Slice("other", 80, Endpoint("10.0.1.9")), Slice("web", 80, Endpoint("10.0.1.1"))]);
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80"], Describe.All(result));
+        Assert.Contains("default/other", Assert.Single(result.Skipped));
+    }
+
+    [Fact]
+    public void ClientIP_affinity_is_persistence_with_its_timeout_default_10800()
+    {
+        var byDefault = Service("a", "10.96.0.1", Port(80));
+        byDefault.Spec.SessionAffinity = "ClientIP";
+        var explicitTimeout = Service("b", "10.96.0.2", Port(80));
+        explicitTimeout.Spec.SessionAffinity = "ClientIP";
+        explicitTimeout.Spec.SessionAffinityConfig = new V1SessionAffinityConfig { ClientIP = new V1ClientIPConfig { TimeoutSeconds = 60 } };
+        var result = Translate([byDefault, explicitTimeout], []);
+        Assert.Equal(["TCP 10.96.0.1:80 rr nat persistent 10800 ->", "TCP 10.96.0.2:80 rr nat persistent 60 ->"], Describe.All(result));
+    }
+
+    [Fact]
+    public void No_ready_endpoint_falls_back_to_serving_terminating_ones_but_never_to_not_serving_ones()
+    {
+        var slice = Slice("web", 80,
+            Endpoint("10.0.1.1", ready: false, serving: true, terminating: true),
+            Endpoint("10.0.1.2", ready: false, serving: false, terminating: true),
+            Endpoint("10.0.1.3", ready: false, serving: false, terminating: false));
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80"], Describe.All(Translate([Service("web", "10.96.0.10", Port(80))], [slice])));
+
+        slice.Endpoints.Add(Endpoint("10.0.1.4"));
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.4:80"], Describe.All(Translate([Service("web", "10.96.0.10", Port(80))], [slice])));
+    }
+
+    [Fact]
+    public void InternalTrafficPolicy_Local_sends_ClusterIP_traffic_to_this_nodes_endpoints()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80));
+        svc.Spec.InternalTrafficPolicy = "Local";
+        var result = Translate([svc], [Slice("web", 80, Endpoint("10.0.1.1", node: "node-a"), Endpoint("10.0.2.1", node: "node-b"))]);
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80"], Describe.All(result));
+        Assert.Equal(0, result.NoLocalEndpointsInternal);
+    }
+
+    [Fact]
+    public void Zone_hints_narrow_the_endpoints_only_when_every_ready_endpoint_has_them()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80));
+        var hinted = Slice("web", 80, Endpoint("10.0.1.1", zones: ["zone-a"]), Endpoint("10.0.2.1", zones: ["zone-b"]),
+            Endpoint("10.0.3.1", ready: false));
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80"], Describe.All(Translate([svc], [hinted])));
+
+        var partly = Slice("web", 80, Endpoint("10.0.1.1", zones: ["zone-a"]), Endpoint("10.0.2.1"));
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80 10.0.2.1:80"], Describe.All(Translate([svc], [partly])));
+
+        var otherZones = Slice("web", 80, Endpoint("10.0.2.1", zones: ["zone-b"]), Endpoint("10.0.3.1", zones: ["zone-c"]));
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.2.1:80 10.0.3.1:80"], Describe.All(Translate([svc], [otherZones])));
+    }
+
+    [Fact]
+    public void Node_hints_of_PreferSameNode_come_before_zone_hints()
+    {
+        var slice = Slice("web", 80, Endpoint("10.0.1.1", zones: ["zone-a"], nodes: ["node-a"]),
+            Endpoint("10.0.1.2", zones: ["zone-a"], nodes: ["node-c"]));
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80"], Describe.All(Translate([Service("web", "10.96.0.10", Port(80))], [slice])));
+    }
+
+    [Fact]
+    public void MasqueradeAll_masquerades_ClusterIP_traffic_and_the_scheduler_comes_from_the_settings()
+    {
+        var result = Translate([Service("web", "10.96.0.10", Port(80))], [Slice("web", 80, Endpoint("10.0.1.1"))],
+            new ProxySettings { MasqueradeAll = true, Scheduler = Scheduler.Mh });
+        Assert.Equal(["TCP 10.96.0.10:80 mh masq flags mh-port -> 10.0.1.1:80"], Describe.All(result));
+    }
+
+    [Fact]
+    public void SCTP_is_served_on_IPVS_and_skipped_with_a_reason_on_XDP()
+    {
+        var svc = Service("sig", "10.96.0.30", Port(3868, "diameter", "SCTP"), Port(80, "http"));
+        var slice = Slice("sig", "IPv4", [("diameter", 3868, "SCTP"), ("http", 80, "TCP")], Endpoint("10.0.1.1"));
+        Assert.Equal(["SCTP 10.96.0.30:3868 rr nat -> 10.0.1.1:3868", "TCP 10.96.0.30:80 rr nat -> 10.0.1.1:80"],
+            Describe.All(Translate([svc], [slice], sctp: true)));
+        var onXdp = Translate([svc], [slice], sctp: false);
+        Assert.Equal(["TCP 10.96.0.30:80 rr nat -> 10.0.1.1:80"], Describe.All(onXdp));
+        Assert.Contains("SCTP", Assert.Single(onXdp.Skipped));
+    }
+
+    [Fact]
+    public void Endpoints_listed_by_several_slices_count_once_and_ready_wins()
+    {
+        var result = Translate([Service("web", "10.96.0.10", Port(80))],
+            [Slice("web", 80, Endpoint("10.0.1.1", ready: false)), Slice("web", 80, Endpoint("10.0.1.1"), Endpoint("10.0.1.2"))]);
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80 10.0.1.2:80"], Describe.All(result));
+    }
+
+    [Fact]
+    public void A_wrong_object_is_reported_by_name_and_field_and_the_rest_is_served()
+    {
+        var bad = Service("bad", "10.96.0.99", Port(80));
+        bad.Spec.ExternalIPs = ["not-an-ip"];
+        var clash = Service("clash", "10.96.0.11", Port(80));
+        clash.Spec.ExternalIPs = ["198.51.100.4"];
+        var first = Service("aaa", "10.96.0.12", Port(80));
+        first.Spec.ExternalIPs = ["198.51.100.4"];
+        var result = Translate([bad, clash, first],
+            [Slice("bad", "IPv4", [(null, 80, "TCP")], Endpoint("10.0.1.1"), Endpoint("fd00::1")), Slice("aaa", 80, Endpoint("10.0.9.9"))]);
+        Assert.Equal([
+            "TCP 10.96.0.12:80 rr nat -> 10.0.9.9:80",
+            "TCP 198.51.100.4:80 rr masq -> 10.0.9.9:80",
+            "TCP 10.96.0.99:80 rr nat -> 10.0.1.1:80",
+            "TCP 10.96.0.11:80 rr nat ->",
+        ], Describe.All(result));
+        Assert.Contains(result.Problems, p => p.Contains("default/bad") && p.Contains("externalIPs") && p.Contains("not-an-ip"));
+        Assert.Contains(result.Problems, p => p.Contains("endpointslice default/bad-") && p.Contains("fd00::1"));
+        Assert.Contains(result.Problems, p => p.Contains("default/clash") && p.Contains("198.51.100.4:80/tcp") && p.Contains("default/aaa"));
+    }
+}
