@@ -14,21 +14,28 @@ internal sealed class AgentMetrics
     private readonly CollectorRegistry registry = Metrics.NewCustomRegistry();
     private readonly MetricFactory factory;
 
-    public AgentMetrics(string dataplane)
+    public AgentMetrics()
     {
-        Dataplane = dataplane;
         factory = Metrics.WithCustomRegistry(registry);
-        factory.CreateGauge("xdplb_dataplane_info", "The dataplane the agent runs (xdp or ipvs): always 1.", "dataplane")
-            .WithLabels(dataplane).Set(1);
         SyncDuration = factory.CreateHistogram("xdplb_sync_duration_seconds", "Time to bring the dataplane to the desired state.",
             new HistogramConfiguration { LabelNames = ["kind"], Buckets = Histogram.ExponentialBuckets(0.0005, 2, 16) });
         SyncErrors = factory.CreateCounter("xdplb_sync_errors_total", "Syncs that failed (retried at the next one).");
+        KubeProxy = new KubeProxyMetrics(factory);
     }
 
     public CollectorRegistry Registry => registry;
-    public string Dataplane { get; }
+    public string Dataplane { get; private set; } = "";
+
+    /// <summary>Once the dataplane is chosen (a source may be connected before that).</summary>
+    public void SetDataplane(string dataplane)
+    {
+        Dataplane = dataplane;
+        factory.CreateGauge("xdplb_dataplane_info", "The dataplane the agent runs (xdp or ipvs): always 1.", "dataplane")
+            .WithLabels(dataplane).Set(1);
+    }
     public Histogram SyncDuration { get; }
     public Counter SyncErrors { get; }
+    public KubeProxyMetrics KubeProxy { get; }
 
     /// <summary>Refreshes the map-derived metrics before each scrape.</summary>
     public void Attach(RunningDataplane running, XdpLbProgram program, XdpDataplane dataplane)

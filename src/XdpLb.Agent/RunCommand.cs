@@ -18,20 +18,22 @@ internal static class RunCommand
 {
     public static int Run(RunOptions options)
     {
-        var config = ReadConfig(options.ConfigFile, checkXdpSupport: options.Dataplane != DataplaneChoice.Ipvs);
-        if (options.Dataplane == DataplaneChoice.Ipvs)
-            return RunIpvs(options, config, xdpFailure: null);
-        if (!BpfFilesystem.Contains(options.BpfPinDir, out string probed))
+        if (options.Dataplane != DataplaneChoice.Ipvs && !BpfFilesystem.Contains(options.BpfPinDir, out string probed))
             throw new UsageException($"--bpf-pin-dir {options.BpfPinDir} is not on a BPF filesystem ({probed} is not bpffs): " +
                 "mount one first (mount -t bpf bpf /sys/fs/bpf), so that maps and links outlive the agent");
+        var metrics = new AgentMetrics();
+        using var source = OpenSource(ref options, metrics);
+        var config = source.Load(options.Dataplane == DataplaneChoice.Ipvs ? "ipvs" : "xdp");
+        if (options.Dataplane == DataplaneChoice.Ipvs)
+            return RunIpvs(options, source, config, metrics, xdpFailure: null);
         try
         {
-            return RunXdp(options, config);
+            return RunXdp(options, source, config, metrics);
         }
         catch (XdpUnavailableException e) when (options.Dataplane == DataplaneChoice.Auto)
         {
             Log.Warn("xdp dataplane unavailable, trying ipvs", ("reason", e.Message));
-            return RunIpvs(options, config, xdpFailure: e.Message);
+            return RunIpvs(options, source, source.Load("ipvs"), metrics, xdpFailure: e.Message);
         }
         catch (XdpUnavailableException e)
         {
@@ -52,7 +54,31 @@ internal static class RunCommand
         }
     }
 
-    private static int RunXdp(RunOptions options, LbConfig config)
+    /// <summary>The config file, or the Kubernetes watches (synced once; --interface defaults to the Node's interfaces).</summary>
+    private static IDesiredStateSource OpenSource(ref RunOptions options, AgentMetrics metrics)
+    {
+        if (!options.Kubernetes)
+            return new FileStateSource(options.ConfigFile!);
+        var settings = KubernetesSettings(options);
+        var interfaces = options.Interfaces;
+        var source = KubernetesStateSource.Start(options, settings, metrics.KubeProxy, () => NodeAddresses(interfaces), CancellationToken.None);
+        if (interfaces.Count == 0)
+        {
+            interfaces = source.NodeInterfaces();
+            if (interfaces.Count == 0)
+            {
+                source.Dispose();
+                throw new UsageException("no --interface given and no interface holds the Node's InternalIP/ExternalIP addresses: give --interface IF");
+            }
+            Log.Info("kubernetes: serving the interfaces that hold the Node's addresses", ("interfaces", string.Join(",", interfaces)));
+            options = options with { Interfaces = interfaces };
+        }
+        return source;
+    }
+
+    private static XdpLb.Kubernetes.ProxySettings KubernetesSettings(RunOptions options) => new();
+
+    private static int RunXdp(RunOptions options, IDesiredStateSource source, LbConfig config, AgentMetrics metrics)
     {
         string stateFile = Path.Combine(options.StateDir, "xdp-dataplane.json");
         XdpLbProgram program;
@@ -69,8 +95,8 @@ internal static class RunCommand
         Adopt(program, dataplane, stateFile, options.BpfPinDir);
         SetTunnelSources(dataplane, options.Interfaces);
         var runtime = new XdpRuntime(program, dataplane, stateFile);
-        var metrics = new AgentMetrics("xdp");
-        using var running = new RunningDataplane(runtime, config, options.ConfigFile, metrics, () => NodeAddresses(options.Interfaces));
+        metrics.SetDataplane("xdp");
+        using var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses(options.Interfaces));
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
@@ -107,9 +133,9 @@ internal static class RunCommand
             }
 
             var attachments = links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
-            var view = new AgentView(running, program, dataplane, () => attachments, options.ConfigFile);
+            var view = new AgentView(running, program, dataplane, () => attachments, source.Description);
             metrics.Attach(running, program, dataplane);
-            Serve(options, running, view, metrics, view.SampleRates);
+            Serve(options, source, running, view, metrics, view.SampleRates);
             Log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
             using (var sweepsDone = new ManualResetEvent(false))
             {
@@ -133,7 +159,7 @@ internal static class RunCommand
         return 0;
     }
 
-    private static int RunIpvs(RunOptions options, LbConfig config, string? xdpFailure)
+    private static int RunIpvs(RunOptions options, IDesiredStateSource source, LbConfig config, AgentMetrics metrics, string? xdpFailure)
     {
         IpvsClient client;
         try
@@ -154,11 +180,11 @@ internal static class RunCommand
         var host = new IpvsHost(new HostCommands());
         var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, "ipvs-dataplane.json"));
         var runtime = new IpvsRuntime(dataplane);
-        var metrics = new AgentMetrics("ipvs");
-        using var running = new RunningDataplane(runtime, config, options.ConfigFile, metrics, () => NodeAddresses(options.Interfaces));
+        metrics.SetDataplane("ipvs");
+        using var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses(options.Interfaces));
         Log.Info("virtual servers applied", ("services", dataplane.Applied.Count), ("backends", dataplane.Applied.Values.Sum(s => s.Backends.Count)));
-        var view = new IpvsAgentView(running, runtime, client, options.ConfigFile);
-        Serve(options, running, view, metrics, sampleRates: null);
+        var view = new IpvsAgentView(running, runtime, client, source.Description);
+        Serve(options, source, running, view, metrics, sampleRates: null);
         running.LogStats();
         if (options.DetachOnExit)
         {
@@ -169,8 +195,8 @@ internal static class RunCommand
         return 0;
     }
 
-    /// <summary>The API, metrics, signals and config watcher around a running dataplane, until SIGINT/SIGTERM.</summary>
-    private static void Serve(RunOptions options, RunningDataplane running, Api.IAgentView view, AgentMetrics metrics, Action? sampleRates)
+    /// <summary>The API, metrics, signals and the source's watch around a running dataplane, until SIGINT/SIGTERM.</summary>
+    private static void Serve(RunOptions options, IDesiredStateSource source, RunningDataplane running, Api.IAgentView view, AgentMetrics metrics, Action? sampleRates)
     {
         using var stop = new ManualResetEventSlim();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
@@ -178,10 +204,10 @@ internal static class RunCommand
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
             ctx.Cancel = true;
-            Log.Info("SIGHUP: reloading the config", ("config", options.ConfigFile));
+            Log.Info("SIGHUP: reloading the config", ("config", source.Description));
             running.RequestReload();
         });
-        using var watcher = new ConfigWatcher(options.ConfigFile, running.RequestReload);
+        source.Watch(running.RequestReload);
         running.Start();
         // IPVS's estimator works on 2 s samples; so do the rates here.
         using var rates = sampleRates is null ? null : new Timer(_ => sampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
@@ -189,7 +215,7 @@ internal static class RunCommand
             healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
         // Parsing a large config leaves a large heap behind; give it back before serving.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        Log.Info("ready", ("dataplane", metrics.Dataplane), ("config", options.ConfigFile), ("interfaces", string.Join(",", options.Interfaces)),
+        Log.Info("ready", ("dataplane", metrics.Dataplane), ("config", source.Description), ("interfaces", string.Join(",", options.Interfaces)),
             ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("metrics", options.MetricsAddress));
         stop.Wait();
         host.DisposeAsync().AsTask().GetAwaiter().GetResult();

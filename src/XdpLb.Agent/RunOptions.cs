@@ -4,7 +4,7 @@ public enum DataplaneChoice { Auto, Xdp, XdpGeneric, Ipvs }
 
 /// <summary>The flags of `xdplb run` (design.md, Conventions).</summary>
 internal sealed record RunOptions(
-    string ConfigFile,
+    string? ConfigFile,
     IReadOnlyList<string> Interfaces,
     DataplaneChoice Dataplane,
     string BpfPinDir,
@@ -13,13 +13,23 @@ internal sealed record RunOptions(
     string ApiSocket,
     System.Net.IPEndPoint MetricsAddress)
 {
+    /// <summary>--kubernetes: the desired state comes from the cluster.</summary>
+    public bool Kubernetes { get; init; }
+    public string? Kubeconfig { get; init; }
+    public string? HostnameOverride { get; init; }
+    public string? KubeProxyConfig { get; init; }
+    /// <summary>kube-proxy's healthz server (/healthz, /livez); null: from the KubeProxyConfiguration, else 0.0.0.0:10256.</summary>
+    public System.Net.IPEndPoint? HealthzAddress { get; init; }
+
     public const string DefaultApiSocket = "/run/xdplb/xdplb.sock";
     public const string DefaultMetricsAddress = "127.0.0.1:9469";
     public const string DefaultBpfPinDir = "/sys/fs/bpf/xdplb";
     public const string DefaultStateDir = "/var/lib/xdplb";
 
     public const string Usage =
-        "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic]\n" +
+        "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic|ipvs]\n" +
+        "       xdplb run --kubernetes [--kubeconfig FILE] [--hostname-override NAME] [--kube-proxy-config FILE]\n" +
+        "                 [--healthz-address ADDR:PORT] [--interface IF ...] [--dataplane ...]\n" +
         "                 [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit] [--api-socket PATH]\n" +
         "                 [--metrics-address ADDR:PORT]";
 
@@ -32,6 +42,9 @@ internal sealed record RunOptions(
         bool detachOnExit = false;
         string apiSocket = DefaultApiSocket;
         var metrics = System.Net.IPEndPoint.Parse(DefaultMetricsAddress);
+        bool kubernetes = false;
+        string? kubeconfig = null, hostname = null, kubeProxyConfig = null;
+        System.Net.IPEndPoint? healthz = null;
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
@@ -81,17 +94,47 @@ internal sealed record RunOptions(
                         throw new UsageException($"--metrics-address \"{address}\" is not ADDR:PORT (e.g. 127.0.0.1:9469)");
                     metrics = endpoint;
                     break;
+                case "--kubernetes":
+                    kubernetes = true;
+                    break;
+                case "--kubeconfig":
+                    kubeconfig = Value();
+                    break;
+                case "--hostname-override":
+                    hostname = Value();
+                    break;
+                case "--kube-proxy-config":
+                    kubeProxyConfig = Value();
+                    break;
+                case "--healthz-address":
+                    string healthzText = Value();
+                    if (!System.Net.IPEndPoint.TryParse(healthzText, out var healthzEndpoint) || healthzEndpoint.Port == 0)
+                        throw new UsageException($"--healthz-address \"{healthzText}\" is not ADDR:PORT (e.g. 0.0.0.0:10256)");
+                    healthz = healthzEndpoint;
+                    break;
                 default:
                     throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
             }
         }
-        if (config is null)
-            throw new UsageException($"--config FILE is required (the Kubernetes source is not implemented yet)\n{Usage}");
-        if (interfaces.Count == 0)
+        if (kubernetes && config is not null)
+            throw new UsageException("--config and --kubernetes are two sources of services: give one");
+        if (!kubernetes && (kubeconfig ?? hostname ?? kubeProxyConfig) is not null)
+            throw new UsageException("--kubeconfig, --hostname-override and --kube-proxy-config go with --kubernetes");
+        if (config is null && !kubernetes)
+            throw new UsageException($"--config FILE or --kubernetes is required\n{Usage}");
+        // With --kubernetes the default is the interfaces that hold the Node's addresses.
+        if (interfaces.Count == 0 && !kubernetes)
             throw new UsageException($"at least one --interface IF is required\n{Usage}");
         // Relative paths are taken from the working directory, once: the agent never changes it,
         // but a unix socket must be bound by an absolute path.
         return new RunOptions(config, interfaces, dataplane, Path.GetFullPath(pinDir), Path.GetFullPath(stateDir), detachOnExit,
-            Path.GetFullPath(apiSocket), metrics);
+            Path.GetFullPath(apiSocket), metrics)
+        {
+            Kubernetes = kubernetes,
+            Kubeconfig = kubeconfig,
+            HostnameOverride = hostname,
+            KubeProxyConfig = kubeProxyConfig,
+            HealthzAddress = healthz,
+        };
     }
 }

@@ -18,7 +18,7 @@ internal sealed class RunningDataplane : IDisposable
     private readonly object gate = new();
     private readonly IDataplaneRuntime runtime;
     private readonly Reconciler reconciler;
-    private readonly string configFile;
+    private readonly IDesiredStateSource source;
     private readonly AutoResetEvent wake = new(false);
     private readonly Thread loop;
     private volatile bool stopping;
@@ -30,13 +30,13 @@ internal sealed class RunningDataplane : IDisposable
 
     private readonly Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses;
 
-    public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, string configFile,
+    public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, IDesiredStateSource source,
         AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses)
     {
         this.nodeAddresses = nodeAddresses;
         this.metrics = metrics;
         this.runtime = runtime;
-        this.configFile = configFile;
+        this.source = source;
         reconciler = new Reconciler(runtime.Dataplane);
         Config = config;
         Sync(full: true);
@@ -66,7 +66,7 @@ internal sealed class RunningDataplane : IDisposable
 
     public void Start() => loop.Start();
 
-    /// <summary>Asks for the config file to be re-read; applied within minSyncPeriod of the last sync.</summary>
+    /// <summary>Asks for the desired state to be read again; applied within minSyncPeriod of the last sync.</summary>
     public void RequestReload()
     {
         reloadRequested = true;
@@ -100,15 +100,15 @@ internal sealed class RunningDataplane : IDisposable
     }
 
     /// <summary>
-    /// Re-reads the config file and applies it. An invalid file is refused as a whole and
-    /// the running state stays as it was; so is a change of `limits`, which sizes the maps.
+    /// Reads the desired state again and applies it. An invalid config file is refused as a
+    /// whole and the running state stays as it was; so is a change of `limits`, which sizes the maps.
     /// </summary>
     private void Reload()
     {
         LbConfig next;
         try
         {
-            next = RunCommand.ReadConfig(configFile, checkXdpSupport: runtime.Name == "xdp");
+            next = source.Load(runtime.Name);
         }
         catch (ConfigException e)
         {
@@ -124,7 +124,8 @@ internal sealed class RunningDataplane : IDisposable
         lock (gate)
             Config = next;
         Sync(full: false);
-        Log.Info("config reloaded", ("services", next.Services.Count), ("backends", next.Services.Sum(s => s.Backends.Count)));
+        Log.Info(source is FileStateSource ? "config reloaded" : "desired state read", ("services", next.Services.Count),
+            ("backends", next.Services.Sum(s => s.Backends.Count)), ("source", source.Description));
     }
 
     private void Sync(bool full)
@@ -142,6 +143,9 @@ internal sealed class RunningDataplane : IDisposable
                 lastSync = DateTime.UtcNow;
                 LastSyncSucceeded = true;
                 metrics.SyncDuration.WithLabels(full ? "full" : "partial").Observe((lastSync - started).TotalSeconds);
+                metrics.KubeProxy.SyncDuration.Observe((lastSync - started).TotalSeconds);
+                metrics.KubeProxy.LastSync.Set(new DateTimeOffset(lastSync).ToUnixTimeMilliseconds() / 1000.0);
+                source.AfterSync(succeeded: true);
                 if (result.Changed)
                     Log.Info(full ? "full sync" : "sync", ("added", result.Added.Count), ("updated", result.Updated.Count),
                         ("removed", result.Removed.Count), ("repaired", result.Repaired.Count),
@@ -151,6 +155,7 @@ internal sealed class RunningDataplane : IDisposable
             {
                 LastSyncSucceeded = false;
                 metrics.SyncErrors.Inc();
+                source.AfterSync(succeeded: false);
                 Log.Error("sync failed; the next sync retries", ("error", e.Message));
             }
         }
