@@ -29,6 +29,15 @@ public class HostCommands
         return stdout.Result;
     }
 
-    public virtual void WriteSysctl(string name, string value) =>
-        File.WriteAllText("/proc/sys/" + name.Replace('.', '/'), value);
+    /// <summary>
+    /// Writes a sysctl unless it already has the value: in a pod /proc/sys is read-only, and
+    /// the DaemonSet's privileged init container has set them (deploy/03-daemonset.yaml).
+    /// </summary>
+    public virtual void WriteSysctl(string name, string value)
+    {
+        string path = "/proc/sys/" + name.Replace('.', '/');
+        if (File.Exists(path) && File.ReadAllText(path).Trim() == value)
+            return;
+        File.WriteAllText(path, value);
+    }
 }
