@@ -55,6 +55,8 @@ public sealed class IpvsDataplane : IDataplane
 
         var current = existing is null ? [] : client.GetDestinations(vs);
         var wanted = service.Backends.Select(b => IpvsMapping.Destination(service, b)).ToList();
+        if (service.Protocol == Protocol.Udp && current.Count == 0 && wanted.Count > 0)
+            host.ForgetUdpServiceFlows(key);
         foreach (var d in current.Where(c => !wanted.Any(w => SameDest(w, c))))
         {
             client.DeleteDestination(vs, d);
@@ -89,6 +91,16 @@ public sealed class IpvsDataplane : IDataplane
         applied.Remove(key);
         Save();
         RefreshHost();
+    }
+
+    /// <summary>A backend's ActiveConn + InActConn as the kernel counts them (graceful termination waits for 0).</summary>
+    public long Connections(ServiceKey key, Backend backend)
+    {
+        if (!applied.TryGetValue(key, out var service))
+            return 0;
+        var d = client.GetDestinations(IpvsMapping.VirtualService(service))
+            .FirstOrDefault(d => d.Address.Equals(backend.Address) && d.Port == backend.Port);
+        return d is null ? 0 : (long)d.ActiveConns + d.InactiveConns;
     }
 
     /// <summary>Owned servers whose kernel state differs from what was applied (changed by hand, or gone).</summary>

@@ -157,4 +157,22 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
             // Nothing to forget.
         }
     }
+
+    /// <summary>
+    /// Deletes every netfilter entry of UDP flows to a service that had no backend: datagrams
+    /// sent meanwhile left entries that would keep their flows away from the new backends
+    /// (kube-proxy clears them when a UDP service goes from 0 to N endpoints).
+    /// </summary>
+    public void ForgetUdpServiceFlows(ServiceKey service)
+    {
+        try
+        {
+            commands.Run("conntrack", "-D", "-f", service.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "ipv6" : "ipv4",
+                "-p", "udp", "--orig-dst", service.Address.ToString(), "--orig-port-dst", service.Port.ToString());
+        }
+        catch (InvalidOperationException e) when (e.Message.Contains("0 flow entries", StringComparison.Ordinal))
+        {
+            // Nothing to forget.
+        }
+    }
 }
