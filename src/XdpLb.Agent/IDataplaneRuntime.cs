@@ -15,4 +15,6 @@ internal interface IDataplaneRuntime
     /// <summary>Each second, under the dataplane's lock.</summary>
     void Sweep(LbConfig config, int sweepNumber);
     void LogStats();
+    /// <summary>A backend's active + inactive connections now, under the dataplane's lock.</summary>
+    long Connections(ServiceKey key, Backend backend);
 }

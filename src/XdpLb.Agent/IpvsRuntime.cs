@@ -23,6 +23,8 @@ internal sealed class IpvsRuntime(IpvsDataplane dataplane) : IDataplaneRuntime
     {
     }
 
+    public long Connections(ServiceKey key, Backend backend) => dataplane.Connections(key, backend);
+
     public void LogStats() => StatsLog.Write(IpvsStatus.Services(dataplane));
 
     /// <summary>--detach-on-exit: every virtual server xdplb owns goes, and its nftables table and dummy interface.</summary>

@@ -29,6 +29,9 @@ internal sealed class RunningDataplane : IDisposable
     private readonly AgentMetrics metrics;
 
     private readonly Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses;
+    // Kubernetes only: endpoints that go keep their connections (kube-proxy's graceful termination).
+    private readonly GracefulTermination? graceful;
+    private static readonly TimeSpan DrainCheckPeriod = TimeSpan.FromSeconds(5);
 
     public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, IDesiredStateSource source,
         AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses)
@@ -37,6 +40,7 @@ internal sealed class RunningDataplane : IDisposable
         this.metrics = metrics;
         this.runtime = runtime;
         this.source = source;
+        graceful = source is KubernetesStateSource ? new GracefulTermination() : null;
         reconciler = new Reconciler(runtime.Dataplane);
         Config = config;
         Sync(full: true);
@@ -79,9 +83,16 @@ internal sealed class RunningDataplane : IDisposable
         {
             var sync = Config.Sync;
             var untilFull = lastFullSync + sync.SyncPeriod - DateTime.UtcNow;
-            wake.WaitOne(untilFull > TimeSpan.Zero ? untilFull : TimeSpan.Zero);
+            bool draining = graceful?.Draining.Count > 0;
+            var sleep = untilFull > TimeSpan.Zero ? untilFull : TimeSpan.Zero;
+            if (draining && sleep > DrainCheckPeriod)
+                sleep = DrainCheckPeriod;
+            bool woken = wake.WaitOne(sleep);
             if (stopping)
                 return;
+            // Draining backends are removed at the first sync that finds them without connections.
+            if (!woken && draining && !reloadRequested)
+                Sync(full: false);
             if (reloadRequested)
             {
                 // Batching: several changes within minSyncPeriod make one sync.
@@ -138,7 +149,10 @@ internal sealed class RunningDataplane : IDisposable
                 if (full)
                     runtime.BeforeFullSync();
                 // NodePort services on the node's addresses as they are now; a full sync follows changes.
-                var result = reconciler.Sync(NodePorts.Expand(Config, nodeAddresses()), full);
+                var desired = NodePorts.Expand(Config, nodeAddresses());
+                if (graceful is not null)
+                    desired = graceful.Apply(desired, runtime.Dataplane.Applied, runtime.Connections);
+                var result = reconciler.Sync(desired, full);
                 runtime.AfterSync(Config, result.Changed);
                 lastSync = DateTime.UtcNow;
                 LastSyncSucceeded = true;

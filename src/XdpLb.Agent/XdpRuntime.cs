@@ -40,6 +40,12 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
             NeighborPrimer.Prime(NeighborPrimer.BackendsToPrime(config));
     }
 
+    public long Connections(ServiceKey key, Backend backend)
+    {
+        var conns = program.BackendConns[dataplane.BackendId(key, backend)];
+        return (long)conns.Active + conns.Inactive;
+    }
+
     public void LogStats()
     {
         // The same reading `xdplb list --stats` shows; a service's figures are its backends' summed.
