@@ -14,7 +14,7 @@ internal static class CidrText
     {
         network = default;
         int slash = text.IndexOf('/');
-        if (slash <= 0 || text.Contains('%'))
+        if (slash <= 0 || text.IndexOfAny(['%', '[', ']']) >= 0)
             return false;
         string prefixText = text[(slash + 1)..];
         if (!IPAddress.TryParse(text[..slash], out var address)

@@ -98,9 +98,14 @@ public static class KubeProxyConfigFile
         settings = ReadNodePortAddresses(r, fields, settings);
 
         if (r.Errors.Count > 0)
-            throw new ConfigException(path, r.Errors);
+            throw new ConfigException(path, [.. r.Errors.OrderBy(LineOf)]);
         return settings;
     }
+
+    /// <summary>The line an error message starts with ("line N: ..."), to list errors in file order.</summary>
+    private static int LineOf(string error) =>
+        error.StartsWith("line ", StringComparison.Ordinal) && int.TryParse(error.AsSpan(5, error.IndexOf(':') - 5), CultureInfo.InvariantCulture, out int line)
+            ? line : 0;
 
     private static void CheckTypeMeta(KubeProxyYamlReader r, YamlMappingNode root, Dictionary<string, YamlNode> fields, string path)
     {
@@ -222,7 +227,7 @@ public static class KubeProxyConfigFile
             if (CidrText.TryParse(part.Trim(), out var network))
                 result.Add(network);
             else
-                r.Error(node, "clusterCIDR", $"\"{part.Trim()}\" in \"{text}\" is not a CIDR (e.g. 10.244.0.0/16 or 10.244.0.0/16,fd00:10:244::/56)");
+                r.Error(node, "clusterCIDR", $"{(part == text ? "" : $"\"{part.Trim()}\" in ")}\"{text}\" is not a CIDR (e.g. 10.244.0.0/16 or 10.244.0.0/16,fd00:10:244::/56)");
         }
         if (result.Count == 2 && result[0].BaseAddress.AddressFamily == result[1].BaseAddress.AddressFamily)
             r.Error(node, "clusterCIDR", $"\"{text}\": two CIDRs must be one IPv4 and one IPv6");
@@ -298,8 +303,9 @@ public static class KubeProxyConfigFile
 
     private static bool TryParseIp(string text, out IPAddress address)
     {
-        // IPAddress.TryParse also takes "10", "10.1" and zones; Go's ParseIP takes none of them.
-        bool ok = IPAddress.TryParse(text, out address!) && !text.Contains('%')
+        // IPAddress.TryParse also takes "10", "10.1", zones and "[::1]:80" (dropping the port);
+        // Go's ParseIP takes none of them.
+        bool ok = IPAddress.TryParse(text, out address!) && text.IndexOfAny(['%', '[', ']']) < 0
             && (address.AddressFamily == AddressFamily.InterNetworkV6 ? text.Contains(':') : text.Count(c => c == '.') == 3);
         return ok;
     }
