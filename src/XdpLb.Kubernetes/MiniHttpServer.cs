@@ -230,16 +230,13 @@ internal sealed class MiniHttpServer : IDisposable
             return false;
         int query = target.IndexOfAny(['?', '#']);
         string rawPath = query < 0 ? target : target[..query];
-        string path;
-        try
+        // Go refuses a malformed escape; UnescapeDataString would keep it as text.
+        for (int i = rawPath.IndexOf('%'); i >= 0; i = rawPath.IndexOf('%', i + 1))
         {
-            path = Uri.UnescapeDataString(rawPath);
+            if (i + 2 >= rawPath.Length || !char.IsAsciiHexDigit(rawPath[i + 1]) || !char.IsAsciiHexDigit(rawPath[i + 2]))
+                return false;
         }
-        catch (UriFormatException)
-        {
-            return false;
-        }
-        request = new HttpRequestHead(parts[0], path);
+        request = new HttpRequestHead(parts[0], Uri.UnescapeDataString(rawPath));
         return true;
     }
 
