@@ -12,6 +12,8 @@ public sealed record ProxySettings
 {
     /// <summary>ipvs.scheduler; empty in the file means rr.</summary>
     public Scheduler Scheduler { get; init; } = Scheduler.Rr;
+    /// <summary>Flags kube-proxy adds for the scheduler: mh gets FlagSourceHash, which is mh-port.</summary>
+    public IReadOnlyList<SchedulerFlag> SchedulerFlags { get; init; } = [];
     public SyncSettings Sync { get; init; } = new();
     /// <summary>ipvs.tcpTimeout, ipvs.tcpFinTimeout, ipvs.udpTimeout.</summary>
     public Timeouts Timeouts { get; init; } = new();
@@ -27,4 +29,6 @@ public sealed record ProxySettings
     public string? HostnameOverride { get; init; }
     /// <summary>healthzBindAddress (default 0.0.0.0:10256).</summary>
     public IPEndPoint? HealthzBindAddress { get; init; }
+    /// <summary>Things in the file worth a warning that do not stop xdplb (e.g. a mode other than ipvs).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
