@@ -17,15 +17,26 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     private readonly ProxySettings settings;
     private readonly Func<IReadOnlyList<IPAddress>> localAddresses;
     private readonly KubeProxyMetrics metrics;
+    private readonly ProxyHealth health;
+    private readonly ProxyHealthServer healthServer;
+    private readonly ServiceHealthServers serviceHealth;
     private Action? changed;
     private HashSet<string> reported = [];
 
-    private KubernetesStateSource(KubernetesSource source, ProxySettings settings, Func<IReadOnlyList<IPAddress>> localAddresses, KubeProxyMetrics metrics)
+    private KubernetesStateSource(KubernetesSource source, ProxySettings settings, Func<IReadOnlyList<IPAddress>> localAddresses,
+        KubeProxyMetrics metrics, ProxyHealth health, IPEndPoint healthzAddress)
     {
         this.source = source;
         this.settings = settings;
         this.localAddresses = localAddresses;
         this.metrics = metrics;
+        this.health = health;
+        healthServer = ProxyHealthServer.Start(healthzAddress, health, () => DateTime.UtcNow);
+        // kube-proxy binds health check ports on the nodePortAddresses; by default on every address.
+        serviceHealth = new ServiceHealthServers(() => health.IsHealthy(DateTime.UtcNow),
+            settings.NodePortAddresses.Count == 0 && !settings.NodePortPrimaryOnly ? null
+                : NodeAddressing.NodePortAddresses(localAddresses(), settings, source.Node));
+        Log.Info("kubernetes: healthz serving", ("address", healthServer.LocalEndPoint));
     }
 
     public string Description => "kubernetes";
@@ -41,8 +52,10 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
             ?? throw new UsageException("--kubernetes needs this node's name: --hostname-override NAME or the NODE_NAME environment variable");
         var client = KubernetesSource.CreateClient(options.Kubeconfig);
         KubernetesStateSource? self = null;
+        var health = ProxyHealth.ForSyncPeriod(settings.Sync.SyncPeriod);
         var source = new KubernetesSource(client, nodeName, new AgentSourceLog(), resource =>
         {
+            health.QueuedUpdate(DateTime.UtcNow);
             if (resource == "services")
                 metrics.ServiceChanges.Inc();
             else if (resource == "endpointslices")
@@ -50,7 +63,6 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
             metrics.LastQueued.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
             self?.changed?.Invoke();
         });
-        self = new KubernetesStateSource(source, settings, localAddresses, metrics);
         source.Start();
         Log.Info("kubernetes: waiting for the first list of services, endpointslices and the node", ("node", nodeName),
             ("api", client is k8s.Kubernetes k ? k.BaseUri : null));
@@ -58,6 +70,8 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
             Log.Warn("kubernetes: still waiting for the first list", ("node", nodeName));
         if (source.Node is null)
             Log.Warn("kubernetes: no Node object by this name: node addresses, zone and eligibility are unknown", ("node", nodeName));
+        self = new KubernetesStateSource(source, settings, localAddresses, metrics, health,
+            options.HealthzAddress ?? settings.HealthzBindAddress ?? new IPEndPoint(IPAddress.Any, 10256));
         return self;
     }
 
@@ -76,6 +90,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         var (config, result) = KubernetesDesiredState.Build(source.Snapshot(), source.NodeName, source.Node, settings, localAddresses(),
             new Limits(), sctpSupported: dataplane != "xdp");
         LastResult = result;
+        health.SetNodeEligible(source.Node is not { } node || NodeEligibility.IsEligible(node));
         var now = result.Problems.Concat(result.Skipped).ToHashSet();
         foreach (var line in result.Problems.Where(p => !reported.Contains(p)))
             Log.Warn("kubernetes: object left out", ("problem", line));
@@ -94,11 +109,23 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         if (!succeeded)
             return;
         var now = DateTime.UtcNow;
+        health.Updated(now);
+        if (LastResult is { } result)
+        {
+            var failures = serviceHealth.Sync(result.HealthChecks.ToDictionary(h => h.Service, h => new ServiceHealth(h.Port, h.LocalEndpoints)));
+            foreach (var failure in failures)
+                Log.Warn("kubernetes: health check port not served", ("problem", failure));
+        }
         foreach (var trigger in source.TakeTriggerTimes())
             metrics.NetworkProgramming.Observe(Math.Max(0, (now - trigger).TotalSeconds));
     }
 
-    public void Dispose() => source.Dispose();
+    public void Dispose()
+    {
+        source.Dispose();
+        serviceHealth.Dispose();
+        healthServer.Dispose();
+    }
 
     private sealed class AgentSourceLog : ISourceLog
     {

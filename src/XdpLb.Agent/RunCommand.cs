@@ -76,7 +76,16 @@ internal static class RunCommand
         return source;
     }
 
-    private static XdpLb.Kubernetes.ProxySettings KubernetesSettings(RunOptions options) => new();
+    /// <summary>--kube-proxy-config FILE (a KubeProxyConfiguration), else kube-proxy's defaults.</summary>
+    private static XdpLb.Kubernetes.ProxySettings KubernetesSettings(RunOptions options)
+    {
+        if (options.KubeProxyConfig is null)
+            return new XdpLb.Kubernetes.ProxySettings();
+        var settings = XdpLb.Kubernetes.KubeProxyConfigFile.Load(options.KubeProxyConfig);
+        foreach (var warning in settings.Warnings)
+            Log.Warn("kube-proxy config", ("file", options.KubeProxyConfig), ("note", warning));
+        return settings;
+    }
 
     private static int RunXdp(RunOptions options, IDesiredStateSource source, LbConfig config, AgentMetrics metrics)
     {

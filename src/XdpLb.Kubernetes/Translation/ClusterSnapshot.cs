@@ -16,12 +16,6 @@ public sealed record ClusterSnapshot(
             .ToDictionary(g => g.Key, g => (IReadOnlyList<V1EndpointSlice>)g.OrderBy(s => s.Name(), StringComparer.Ordinal).ToList()));
 }
 
-/// <summary>A Service's namespace and name.</summary>
-public sealed record ServiceName(string Namespace, string Name)
-{
-    public override string ToString() => $"{Namespace}/{Name}";
-}
-
 /// <summary>This node as the translation sees it.</summary>
 /// <param name="NodePortAddresses">The node addresses NodePorts answer on (nodePortAddresses already applied).</param>
 /// <param name="Zone">The Node's topology.kubernetes.io/zone label, for topology hints.</param>

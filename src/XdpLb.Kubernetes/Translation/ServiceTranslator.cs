@@ -89,7 +89,7 @@ public static class ServiceTranslator
                     Port = (ushort)port.Port,
                     Protocol = proto,
                     Scheduler = settings.Scheduler,
-                    Flags = settings.Scheduler == Scheduler.Mh ? [SchedulerFlag.MhPort] : [],
+                    Flags = settings.SchedulerFlags,
                     Persistence = Affinity(svc),
                 };
                 void Add(string kind, IPAddress address, ushort vsPort, IReadOnlyList<KubeEndpoint> set, Forwarding forwarding,

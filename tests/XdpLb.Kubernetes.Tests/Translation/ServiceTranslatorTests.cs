@@ -190,7 +190,7 @@ public class ServiceTranslatorTests
     public void MasqueradeAll_masquerades_ClusterIP_traffic_and_the_scheduler_comes_from_the_settings()
     {
         var result = Translate([Service("web", "10.96.0.10", Port(80))], [Slice("web", 80, Endpoint("10.0.1.1"))],
-            new ProxySettings { MasqueradeAll = true, Scheduler = Scheduler.Mh });
+            new ProxySettings { MasqueradeAll = true, Scheduler = Scheduler.Mh, SchedulerFlags = [SchedulerFlag.MhPort] });
         Assert.Equal(["TCP 10.96.0.10:80 mh masq flags mh-port -> 10.0.1.1:80"], Describe.All(result));
     }
 
