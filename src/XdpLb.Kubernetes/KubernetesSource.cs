@@ -87,6 +87,8 @@ public sealed class KubernetesSource : IDisposable
 
     public int ServiceLists => serviceWatcher.Lists;
     public int SliceLists => sliceWatcher.Lists;
+    /// <summary>The newest resourceVersion the services watch has seen (bookmarks included).</summary>
+    public string? ServiceResourceVersion => serviceWatcher.ResourceVersion;
 
     public ClusterSnapshot Snapshot() => ClusterSnapshot.Of(services.Snapshot(), slices.Snapshot());
 
