@@ -12,6 +12,11 @@ const string Usage = """
           load the XDP data path (adopting what an earlier agent pinned; auto falls back to
           the kernel's IPVS where XDP cannot run), fill it from FILE, and serve until
           SIGINT/SIGTERM; SIGHUP or a change of FILE re-reads it
+      run --kubernetes [--kubeconfig FILE] [--hostname-override NAME] [--kube-proxy-config FILE]
+          [--healthz-address ADDR:PORT] [--interface IF ...] [--dataplane ...]
+          replace kube-proxy: fill the dataplane from the cluster's Services, EndpointSlices
+          and this node's Node (in-cluster config unless --kubeconfig; the node's name from
+          --hostname-override or NODE_NAME; interfaces default to those holding its addresses)
       list [-n] [--stats|--rate] [-c] [--json] [--api-socket PATH]
           the services and backends as `ipvsadm -Ln` shows them (-c: the connections)
       stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]
@@ -50,6 +55,12 @@ catch (Exception e) when (e is BpfException or BtfLayoutException or PinnedMapsM
 {
     Log.Error("bpf failure", ("error", e.Message));
     return 1;
+}
+catch (XdpLb.Kubernetes.KubernetesSetupException e)
+{
+    Log.Error("kubernetes unreachable as configured", ("error", e.Message));
+    Console.Error.WriteLine($"xdplb: {e.Message}");
+    return 2;
 }
 catch (DataplaneUnavailableException e)
 {

@@ -63,12 +63,18 @@ public sealed class KubernetesSource : IDisposable
     /// <summary>In-cluster config (the pod's service account) unless a kubeconfig file is given.</summary>
     public static IKubernetes CreateClient(string? kubeconfig)
     {
-        var config = kubeconfig is null
-            ? KubernetesClientConfiguration.IsInCluster()
+        if (kubeconfig is null && !KubernetesClientConfiguration.IsInCluster())
+            throw new KubernetesSetupException("not running in a pod (no KUBERNETES_SERVICE_HOST or service account token): give --kubeconfig FILE");
+        try
+        {
+            return new k8s.Kubernetes(kubeconfig is null
                 ? KubernetesClientConfiguration.InClusterConfig()
-                : throw new InvalidOperationException("not running in a pod (no KUBERNETES_SERVICE_HOST or service account token): give --kubeconfig FILE")
-            : KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig);
-        return new k8s.Kubernetes(config);
+                : KubernetesClientConfiguration.BuildConfigFromConfigFile(kubeconfig));
+        }
+        catch (Exception e) when (e is k8s.Exceptions.KubeConfigException or IOException or UnauthorizedAccessException or YamlDotNet.Core.YamlException)
+        {
+            throw new KubernetesSetupException($"{(kubeconfig is null ? "in-cluster config" : "--kubeconfig " + kubeconfig)}: {e.Message}", e);
+        }
     }
 
     public void Start()
