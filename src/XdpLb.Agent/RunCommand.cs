@@ -54,7 +54,7 @@ internal static class RunCommand
 
     private static int RunXdp(RunOptions options, LbConfig config)
     {
-        string stateFile = Path.Combine(options.StateDir, "xdp-dataplane.json");
+        string stateFile = Path.Combine(options.StateDir, RunOptions.XdpStateFile);
         XdpLbProgram program;
         try
         {
@@ -152,7 +152,7 @@ internal static class RunCommand
         }
         using var _ = client;
         var host = new IpvsHost(new HostCommands());
-        var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, "ipvs-dataplane.json"));
+        var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, RunOptions.IpvsStateFile));
         var runtime = new IpvsRuntime(dataplane);
         var metrics = new AgentMetrics("ipvs");
         using var running = new RunningDataplane(runtime, config, options.ConfigFile, metrics, () => NodeAddresses(options.Interfaces));

@@ -29,6 +29,13 @@ public class HostCommands
         return stdout.Result;
     }
 
+    /// <summary>The tool's path on PATH (or in /usr/sbin, /sbin, where root's tools live), null when it is not installed.</summary>
+    public virtual string? Find(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Append("/usr/sbin").Append("/sbin")
+            .Select(dir => Path.Combine(dir, tool))
+            .FirstOrDefault(File.Exists);
+
     public virtual void WriteSysctl(string name, string value) =>
         File.WriteAllText("/proc/sys/" + name.Replace('.', '/'), value);
 }
