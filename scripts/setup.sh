@@ -6,6 +6,7 @@ set -euo pipefail
 PACKAGES=(clang llvm libbpf-dev bpftool xdp-tools iproute2 ethtool iputils-ping curl
           busybox-static make
           conntrack libcap2-bin socat # the IPVS dataplane (conntrack -D); capsh and SCTP clients in tests
+          iptables ipset # xdplb cleanup --kube-proxy removes kube-proxy's chains and sets with them
           qemu-system-x86 cpio kmod xz-utils ipvsadm nftables) # the last line: the IPVS test VM (tests/vm)
 
 [ "$(id -u)" -eq 0 ] || { echo "setup: run as root (it installs packages and mounts bpffs)" >&2; exit 1; }

@@ -21,6 +21,14 @@ const string Usage = """
           the services and backends as `ipvsadm -Ln` shows them (-c: the connections)
       stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]
           per-backend counters and rates, and drops by reason
+      cleanup [--bpf-pin-dir DIR] [--state-dir DIR] [--api-socket PATH]
+          remove xdplb's state: detach the pinned XDP links, remove the pinned maps, the
+          IPVS virtual servers xdplb owns, xdplb-ipvs0, table inet xdplb_ipvs, the state
+          files; refused while an agent answers on the API socket
+      cleanup --kube-proxy [--state-dir DIR]
+          remove what kube-proxy leaves behind: IPVS virtual servers (not xdplb's),
+          kube-ipvs0, KUBE-* iptables chains and the jumps to them, KUBE-* ipsets, the
+          nftables tables ip/ip6 kube-proxy
       help
     """;
 
@@ -37,6 +45,7 @@ try
         "run" => RunCommand.Run(RunOptions.Parse(args[1..])),
         "list" => ListCommand.Run(args[1..]),
         "stats" => StatsCommand.Run(args[1..]),
+        "cleanup" => CleanupCommand.Run(args[1..]),
         _ => throw new UsageException($"unknown command \"{args[0]}\"\n{Usage}"),
     };
 }

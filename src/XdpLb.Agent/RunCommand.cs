@@ -89,7 +89,7 @@ internal static class RunCommand
 
     private static int RunXdp(RunOptions options, IDesiredStateSource source, LbConfig config, AgentMetrics metrics)
     {
-        string stateFile = Path.Combine(options.StateDir, "xdp-dataplane.json");
+        string stateFile = Path.Combine(options.StateDir, RunOptions.XdpStateFile);
         XdpLbProgram program;
         try
         {
@@ -187,7 +187,7 @@ internal static class RunCommand
         }
         using var _ = client;
         var host = new IpvsHost(new HostCommands());
-        var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, "ipvs-dataplane.json"));
+        var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, RunOptions.IpvsStateFile));
         var runtime = new IpvsRuntime(dataplane);
         metrics.SetDataplane("ipvs");
         using var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses(options.Interfaces));

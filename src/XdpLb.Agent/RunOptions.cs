@@ -25,6 +25,10 @@ internal sealed record RunOptions(
     public const string DefaultMetricsAddress = "127.0.0.1:9469";
     public const string DefaultBpfPinDir = "/sys/fs/bpf/xdplb";
     public const string DefaultStateDir = "/var/lib/xdplb";
+    /// <summary>In --state-dir: the XDP dataplane's ids and list orders, for the next agent.</summary>
+    public const string XdpStateFile = "xdp-dataplane.json";
+    /// <summary>In --state-dir: the virtual servers xdplb owns on the IPVS dataplane.</summary>
+    public const string IpvsStateFile = "ipvs-dataplane.json";
 
     public const string Usage =
         "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic|ipvs]\n" +

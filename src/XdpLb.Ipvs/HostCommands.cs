@@ -29,6 +29,13 @@ public class HostCommands
         return stdout.Result;
     }
 
+    /// <summary>The tool's path on PATH (or in /usr/sbin, /sbin, where root's tools live), null when it is not installed.</summary>
+    public virtual string? Find(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Append("/usr/sbin").Append("/sbin")
+            .Select(dir => Path.Combine(dir, tool))
+            .FirstOrDefault(File.Exists);
+
     /// <summary>
     /// Writes a sysctl unless it already has the value: in a pod /proc/sys is read-only, and
     /// the DaemonSet's privileged init container has set them (deploy/03-daemonset.yaml).

@@ -169,6 +169,10 @@ public sealed class IpvsDataplane : IDataplane
         File.Move(temporary, stateFile, overwrite: true);
     }
 
+    /// <summary>The virtual servers the state file says xdplb owns (none without the file), for cleanups.</summary>
+    public static IReadOnlyList<IpvsService> OwnedVirtualServers(string stateFile) =>
+        LoadOwned(stateFile).Select(IpvsMapping.VirtualService).ToList();
+
     private static IEnumerable<Service> LoadOwned(string path)
     {
         if (!File.Exists(path))

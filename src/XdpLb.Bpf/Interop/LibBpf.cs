@@ -100,6 +100,9 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Library, EntryPoint = "bpf_link_update")]
     internal static partial int LinkUpdate(int linkFd, int newProgFd, IntPtr opts);
 
+    [LibraryImport(Library, EntryPoint = "bpf_link_detach")]
+    internal static partial int LinkDetach(int linkFd);
+
     [LibraryImport(Library, EntryPoint = "bpf_obj_get_info_by_fd")]
     internal static partial int ObjGetInfoByFd(int fd, void* info, uint* infoLength);
 

@@ -1,0 +1,103 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using XdpLb.Ipvs;
+
+namespace XdpLb.Agent;
+
+/// <summary>
+/// `xdplb cleanup`: removes xdplb's own state from the node (going back), refusing while an
+/// agent answers on the API socket. `xdplb cleanup --kube-proxy`: removes what kube-proxy
+/// left behind (taking over), sparing the IPVS virtual servers xdplb owns.
+/// Exit status: 0 when everything is gone, 1 when something could not be removed (named),
+/// 2 for a bad command line or a refusal.
+/// </summary>
+internal static class CleanupCommand
+{
+    public const string Usage =
+        "usage: xdplb cleanup [--bpf-pin-dir DIR] [--state-dir DIR] [--api-socket PATH]\n" +
+        "       xdplb cleanup --kube-proxy [--state-dir DIR]";
+
+    public static int Run(IReadOnlyList<string> args)
+    {
+        bool kubeProxy = false;
+        string pinDir = RunOptions.DefaultBpfPinDir, stateDir = RunOptions.DefaultStateDir, apiSocket = RunOptions.DefaultApiSocket;
+        var given = new HashSet<string>();
+        for (int i = 0; i < args.Count; i++)
+        {
+            string flag = args[i];
+            string Value()
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                    throw new UsageException($"{flag} needs a value\n{Usage}");
+                return args[++i];
+            }
+            given.Add(flag);
+            switch (flag)
+            {
+                case "--kube-proxy":
+                    kubeProxy = true;
+                    break;
+                case "--bpf-pin-dir":
+                    pinDir = Value();
+                    break;
+                case "--state-dir":
+                    stateDir = Value();
+                    break;
+                case "--api-socket":
+                    apiSocket = Value();
+                    break;
+                default:
+                    throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
+            }
+        }
+        stateDir = Path.GetFullPath(stateDir);
+        if (kubeProxy)
+        {
+            if (given.Overlaps(["--bpf-pin-dir", "--api-socket"]))
+                throw new UsageException($"--kube-proxy takes only --state-dir (whose IPVS virtual servers it spares)\n{Usage}");
+            return CleanKubeProxy(stateDir);
+        }
+        apiSocket = Path.GetFullPath(apiSocket);
+        if (AgentAnswers(apiSocket))
+            throw new UsageException($"an agent is running (it answers on {apiSocket}): stop it before cleaning up its state");
+        var log = new CleanupLog();
+        new XdplbStateCleanup(Path.TrimEndingDirectorySeparator(Path.GetFullPath(pinDir)), stateDir, apiSocket, log).Remove();
+        return log.Finish("cleanup");
+    }
+
+    private static int CleanKubeProxy(string stateDir)
+    {
+        string stateFile = Path.Combine(stateDir, RunOptions.IpvsStateFile);
+        IReadOnlyList<IpvsService> owned;
+        try
+        {
+            owned = IpvsDataplane.OwnedVirtualServers(stateFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or InvalidDataException)
+        {
+            // Without it, xdplb's own virtual servers cannot be told from kube-proxy's.
+            Console.Error.WriteLine($"xdplb: cannot read {stateFile}, so the virtual servers xdplb owns are unknown; nothing removed: {e.Message}");
+            return 1;
+        }
+        var log = new CleanupLog();
+        new KubeProxyLeftovers(new HostCommands(), log).Remove(owned);
+        return log.Finish("kube-proxy cleanup");
+    }
+
+    /// <summary>A connect() that succeeds: an agent listens there (a socket file alone may be left by a killed one).</summary>
+    internal static bool AgentAnswers(string socketPath)
+    {
+        if (!File.Exists(socketPath))
+            return false;
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            socket.Connect(new UnixDomainSocketEndPoint(socketPath));
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+}
