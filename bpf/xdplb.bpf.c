@@ -172,8 +172,11 @@ static __always_inline struct flow *open_flow(struct xdp_md *ctx, struct packet 
 		return 0;
 	}
 	/* A backend reaching its own service is masqueraded whatever the service's mode, as
-	 * kube-proxy does: unSNATed, its answer to itself would never come back through here. */
-	if (!flags && ((svc->flags & SVC_F_MASQ) || lb_addr_equal(&pkt->flow.saddr, &be->addr))) {
+	 * kube-proxy does: unSNATed, its answer to itself would never come back through here.
+	 * So is a client from outside the pod ranges on a ClusterIP: its answer would go to it
+	 * straight from the pod's node. */
+	if (!flags && ((svc->flags & SVC_F_MASQ) || lb_addr_equal(&pkt->flow.saddr, &be->addr) ||
+		       ((svc->flags & SVC_F_MASQ_OUTSIDE) && !from_cluster(&pkt->flow.saddr)))) {
 		int opened = masq_open(ctx, &pkt->flow, be, svc, ((pkt->vlan_in & 0xffff) << 16) | state);
 
 		if (opened == MASQ_NO_ROUTE || opened == MASQ_NO_PORT) {

@@ -23,6 +23,21 @@ struct {
 	__type(value, __u8);
 } source_ranges SEC(".maps");
 
+/* The cluster's pod ranges (kube-proxy's clusterCIDR) live in the same trie under an id no
+ * service has: a masq-outside-cluster service masquerades clients outside them. */
+#define CLUSTER_CIDRS_ID 0xffffffffu
+
+static __always_inline int from_cluster(const struct lb_addr *client)
+{
+	struct source_range_key key = {
+		.prefixlen = 32 + 128,
+		.service_id = CLUSTER_CIDRS_ID,
+		.addr = *client,
+	};
+
+	return bpf_map_lookup_elem(&source_ranges, &key) != 0;
+}
+
 static __always_inline int source_allowed(const struct service *svc, const struct lb_addr *client)
 {
 	struct source_range_key key = {

@@ -52,6 +52,22 @@ public sealed partial class XdpDataplane : IDataplane
     public void SetMasquerade(MasqSettings masq) =>
         program.MasqPorts.Update(0, new MasqPortRange { Min = masq.PortRange.First, Max = masq.PortRange.Last });
 
+    private IReadOnlyList<string> clusterCidrs = [];
+
+    /// <summary>The pods' ranges, in the source-range trie under an id no service has.</summary>
+    public void SetClusterCidrs(IReadOnlyList<string> cidrs)
+    {
+        foreach (var cidr in cidrs)
+            program.SourceRanges.Update(RangeKey(ClusterCidrsId, cidr), 1);
+        var kept = cidrs.Select(c => RangeKey(ClusterCidrsId, c)).ToHashSet();
+        foreach (var key in clusterCidrs.Select(c => RangeKey(ClusterCidrsId, c)).Where(k => !kept.Contains(k)))
+            program.SourceRanges.Delete(key);
+        clusterCidrs = cidrs;
+    }
+
+    /// <summary>bpf/lib/source_ranges.h's CLUSTER_CIDRS_ID: service ids are array indexes, far below it.</summary>
+    private const uint ClusterCidrsId = 0xffffffff;
+
     /// <summary>One past the highest backend id in use: the range counters need to be read for.</summary>
     public uint BackendIdLimit => backendIds.Next;
 
@@ -182,7 +198,8 @@ public sealed partial class XdpDataplane : IDataplane
             | (a.Service.SourceRanges.Count > 0 ? SourceRangesFlag : 0)
             | (a.Service.Forwarding == Forwarding.Dr ? DirectFlag : 0)
             | (a.Service.Forwarding == Forwarding.Tun ? TunnelFlag : 0)
-            | (a.Service.Forwarding == Forwarding.Masq ? MasqFlag : 0)),
+            | (a.Service.Forwarding == Forwarding.Masq ? MasqFlag : 0)
+            | (a.Service.MasqueradeOutsideCluster ? MasqOutsideFlag : 0)),
     };
 
     // A removed backend's connections are expired at once, as kube-proxy configures IPVS
@@ -214,6 +231,7 @@ public sealed partial class XdpDataplane : IDataplane
     private const int DirectFlag = 0x40; // xdplb's own: forwarding dr
     private const int TunnelFlag = 0x20; // xdplb's own: forwarding tun
     private const int MasqFlag = 0x02; // IPVS keeps 0x02 (HASHED) kernel-internal; xdplb's: forwarding masq
+    private const int MasqOutsideFlag = 0x04; // IPVS's ONEPACKET, not offered; xdplb's: masqueradeOutsideCluster
 
     /// <summary>
     /// The node's VLAN devices, so that a frame routed to one leaves its parent with its VID.

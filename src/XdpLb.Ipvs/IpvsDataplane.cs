@@ -36,7 +36,15 @@ public sealed class IpvsDataplane : IDataplane
     public void SetMasquerade(MasqSettings masq)
     {
         masqPorts = masq.PortRange;
-        host.ApplyRules(applied.Values, masqPorts);
+        host.ApplyRules(applied.Values, masqPorts, clusterCidrs);
+    }
+
+    private IReadOnlyList<string> clusterCidrs = [];
+
+    public void SetClusterCidrs(IReadOnlyList<string> cidrs)
+    {
+        clusterCidrs = cidrs;
+        host.ApplyRules(applied.Values, masqPorts, clusterCidrs);
     }
 
     public void ApplyService(Service service)
@@ -152,7 +160,7 @@ public sealed class IpvsDataplane : IDataplane
             .Where(i => i.Name != host.DummyInterface)
             .SelectMany(i => i.GetIPProperties().UnicastAddresses.Select(u => u.Address)).ToHashSet();
         host.BindAddresses(applied.Keys.Select(k => k.Address).Where(a => !local.Contains(a)).ToHashSet());
-        host.ApplyRules(applied.Values, masqPorts);
+        host.ApplyRules(applied.Values, masqPorts, clusterCidrs);
     }
 
     private static bool SameKey(IpvsService a, IpvsService b) => a.Protocol == b.Protocol && a.Port == b.Port && a.Address.Equals(b.Address);

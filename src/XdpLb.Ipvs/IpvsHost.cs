@@ -65,11 +65,12 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
     }
 
     /// <summary>The nftables table for these services, replaced as a whole in one transaction.</summary>
-    public void ApplyRules(IEnumerable<Service> services, PortRange masqPorts) =>
-        commands.Run("nft", ["-f", "-"], Ruleset(services, masqPorts));
+    public void ApplyRules(IEnumerable<Service> services, PortRange masqPorts, IReadOnlyList<string>? clusterCidrs = null) =>
+        commands.Run("nft", ["-f", "-"], Ruleset(services, masqPorts, clusterCidrs ?? []));
 
-    internal static string Ruleset(IEnumerable<Service> services, PortRange masqPorts)
+    internal static string Ruleset(IEnumerable<Service> services, PortRange masqPorts, IReadOnlyList<string>? clusterCidrs = null)
     {
+        clusterCidrs ??= [];
         var marks = new StringBuilder();
         var filters = new StringBuilder();
         var loopback = new StringBuilder();
@@ -78,6 +79,15 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
             string match = Match(s.Key!);
             if (s.Forwarding == Forwarding.Masq)
                 marks.Append("        ").Append(match).Append($" meta mark set meta mark | 0x{MasqMark:x}\n");
+            // kube-proxy's local-traffic detector: ClusterIP traffic from outside the pod ranges.
+            else if (s.MasqueradeOutsideCluster)
+            {
+                string family = s.Key!.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "ip6" : "ip";
+                var ranges = clusterCidrs.Where(c => IPNetwork.TryParse(c, out var n) && n.BaseAddress.AddressFamily == s.Key.Address.AddressFamily).ToList();
+                marks.Append("        ").Append(match)
+                    .Append(ranges.Count == 0 ? "" : $" {family} saddr != {{ {string.Join(", ", ranges)} }}")
+                    .Append($" meta mark set meta mark | 0x{MasqMark:x}\n");
+            }
             // A backend reaching its own service: unSNATed, its answer to itself would never
             // come back through IPVS (kube-proxy's KUBE-LOOP-BACK).
             if (s.Forwarding is Forwarding.Nat or Forwarding.Masq)

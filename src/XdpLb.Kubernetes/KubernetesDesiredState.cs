@@ -19,6 +19,7 @@ public static class KubernetesDesiredState
             Timeouts = settings.Timeouts,
             Sync = settings.Sync,
             Limits = limits,
+            ClusterCidrs = settings.ClusterCidrs.Select(c => c.ToString()).ToList(),
             Services = result.Services,
         };
         return (config, result);

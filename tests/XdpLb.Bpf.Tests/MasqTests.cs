@@ -69,6 +69,36 @@ public sealed class MasqTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public void MasqueradeOutsideClusterRewritesOnlyClientsOutsideTheClusterCidrs(bool v6)
+    {
+        var (vip, client, backend, nodeAddr) = Addresses(v6);
+        var pod = IPAddress.Parse(v6 ? "fd00:244::7" : "10.244.3.7");
+        var service = new Service
+        {
+            Address = vip, Port = 80, Forwarding = Forwarding.Nat, MasqueradeOutsideCluster = true,
+            Backends = [new Backend(backend, 8080)],
+        };
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), service) with { ClusterCidrs = ["10.244.0.0/16", "fd00:244::/48"] });
+        PacketBuilder Syn(IPAddress from) => new() { Source = from, Destination = vip, Protocol = PacketBuilder.Tcp, SourcePort = 33333, DestPort = 80, Flags = TcpFlags.Syn };
+
+        var fromPod = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, Syn(pod).Build()).Packet);
+        Assert.Equal((pod, (ushort)33333), (fromPod.Source, fromPod.SourcePort));
+        Assert.Equal((backend, (ushort)8080), (fromPod.Destination, fromPod.DestPort));
+
+        var fromOutside = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, Syn(client).Build()).Packet);
+        Assert.Equal(nodeAddr, fromOutside.Source);
+        Assert.InRange(fromOutside.SourcePort, 40000, 40999);
+        Assert.True(fromOutside.IpChecksumValid && fromOutside.L4ChecksumValid);
+
+        // The ranges go: every client is outside now.
+        dp.Dataplane.SetClusterCidrs([]);
+        var podAfter = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, (Syn(pod) with { SourcePort = 33334 }).Build()).Packet);
+        Assert.Equal(nodeAddr, podAfter.Source);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public void LaterFragmentsGetBothRewritesOfTheirFirst(bool v6)
     {
         var (vip, client, backend, nodeAddr) = Addresses(v6);

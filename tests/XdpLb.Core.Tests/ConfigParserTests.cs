@@ -117,6 +117,22 @@ public sealed class ConfigParserTests
         Assert.Equal(["10.0.0.3", "10.0.0.1", "10.0.0.2"], s.Backends.Select(b => b.Address.ToString()));
     }
 
+    [Fact]
+    public void ClusterCidrsAndMasqueradeOutsideClusterAreRead()
+    {
+        var config = ConfigParser.Parse("""
+            clusterCidrs: [10.244.0.0/16, "fd00:244::/48"]
+            services:
+              - address: 10.96.0.10
+                port: 80
+                masqueradeOutsideCluster: true
+            """, "test.yaml");
+        Assert.Equal(["10.244.0.0/16", "fd00:244::/48"], config.ClusterCidrs);
+        Assert.True(config.Services[0].MasqueradeOutsideCluster);
+        var e = Assert.Throws<ConfigException>(() => ConfigParser.Parse("clusterCidrs: [10.244.0.0/99]\n", "test.yaml"));
+        Assert.Contains(e.Errors, error => error.Contains("clusterCidrs: \"10.244.0.0/99\" is not a CIDR", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("scheduler: fastest", "line 4: services[0] \"web\".scheduler: \"fastest\" is not a scheduler (one of: rr, wrr, lc, wlc, sh, dh, sed, nq, mh)")]
     [InlineData("protocol: icmp", "services[0] \"web\".protocol: \"icmp\" is not a protocol (one of: tcp, udp, sctp)")]
@@ -136,6 +152,8 @@ public sealed class ConfigParserTests
     [InlineData("flags: [mh-port]", "flags: \"mh-port\" does not apply to scheduler \"rr\"")]
     [InlineData("sourceRanges: [10.0.0.0/33]", "sourceRanges: \"10.0.0.0/33\" is not a CIDR")]
     [InlineData("nodePort: true", "address: \"10.96.0.10\" must be left out when nodePort is true")]
+    [InlineData("forwarding: masq\n    masqueradeOutsideCluster: true", "masqueradeOutsideCluster: applies to forwarding \"nat\" only (\"masq\" masquerades every client)")]
+    [InlineData("masqueradeOutsideCluster: maybe", "masqueradeOutsideCluster: \"maybe\" is not true or false")]
     [InlineData("forwarding: masq\n    externalTrafficPolicy: local", "forwarding: \"masq\" replaces the client's address, which externalTrafficPolicy \"local\" is there to keep")]
     public void BadServiceValuesAreNamed(string line, string expected)
     {

@@ -18,6 +18,12 @@ public sealed class ReconcilerTests
 
         public void SetMasquerade(MasqSettings masq) => Calls.Add($"masq {masq.PortRange}");
 
+        public void SetClusterCidrs(IReadOnlyList<string> cidrs)
+        {
+            if (cidrs.Count > 0)
+                Calls.Add($"clusterCidrs {string.Join(",", cidrs)}");
+        }
+
         public void ApplyService(Service service)
         {
             services[service.Key!] = service;

@@ -35,6 +35,18 @@ public sealed class IpvsHostTests
     }
 
     [Fact]
+    public void MasqueradeOutsideClusterMarksOnlyClientsOutsideTheClusterCidrsOfTheServicesFamily()
+    {
+        var v4 = new Service { Address = IPAddress.Parse("10.96.0.10"), Port = 80, MasqueradeOutsideCluster = true };
+        var v6 = new Service { Address = IPAddress.Parse("fd00:96::10"), Port = 80, MasqueradeOutsideCluster = true };
+
+        string rules = IpvsHost.Ruleset([v4, v6], new PortRange(), ["10.244.0.0/16", "fd00:244::/48"]);
+
+        Assert.Contains("ip daddr 10.96.0.10 tcp dport 80 ip saddr != { 10.244.0.0/16 } meta mark set meta mark | 0x4000", rules);
+        Assert.Contains("ip6 daddr fd00:96::10 tcp dport 80 ip6 saddr != { fd00:244::/48 } meta mark set meta mark | 0x4000", rules);
+    }
+
+    [Fact]
     public void ABackendReachingItsOwnServiceIsMasqueraded()
     {
         var nat = new Service { Address = IPAddress.Parse("10.96.0.10"), Port = 80, Backends = [new Backend(IPAddress.Parse("10.0.11.2"), 8080)] };
@@ -70,6 +82,7 @@ public sealed class IpvsHostTests
             new Service { Address = IPAddress.Parse("10.96.0.11"), Port = 80, Forwarding = Forwarding.Masq, Backends = [new Backend(IPAddress.Parse("10.0.11.2"), 8080)] },
             new Service { Address = IPAddress.Parse("fd00:96::10"), Port = 53, Protocol = Protocol.Udp, SourceRanges = ["fd00:1::/64"], Backends = [new Backend(IPAddress.Parse("fd00:11::2"), 53)] },
             new Service { Address = IPAddress.Parse("10.96.0.12"), Port = 3868, Protocol = Protocol.Sctp, Forwarding = Forwarding.Masq },
+            new Service { Address = IPAddress.Parse("10.96.0.13"), Port = 80, MasqueradeOutsideCluster = true },
         };
         string ns = $"xnft{Environment.ProcessId % 10000}";
         var commands = new HostCommands();
@@ -77,7 +90,7 @@ public sealed class IpvsHostTests
         try
         {
             // --check: parsed and validated by the kernel's nf_tables, nothing committed.
-            commands.Run("ip", ["netns", "exec", ns, "nft", "--check", "-f", "-"], IpvsHost.Ruleset(services, new PortRange()));
+            commands.Run("ip", ["netns", "exec", ns, "nft", "--check", "-f", "-"], IpvsHost.Ruleset(services, new PortRange(), ["10.244.0.0/16"]));
         }
         finally
         {

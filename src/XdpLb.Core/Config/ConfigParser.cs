@@ -39,7 +39,7 @@ public static class ConfigParser
 
     private static LbConfig ReadRoot(YamlReader r, YamlMappingNode root)
     {
-        var keys = r.Keys(root, "(top level)", "timeouts", "sync", "limits", "masq", "services");
+        var keys = r.Keys(root, "(top level)", "timeouts", "sync", "limits", "masq", "clusterCidrs", "services");
         var config = new LbConfig();
         if (keys.TryGetValue("timeouts", out var t) && r.Mapping(t, "timeouts") is { } tm)
             config = config with { Timeouts = ReadTimeouts(r, tm) };
@@ -49,6 +49,8 @@ public static class ConfigParser
             config = config with { Limits = ReadLimits(r, lm) };
         if (keys.TryGetValue("masq", out var m) && r.Mapping(m, "masq") is { } mm)
             config = config with { Masq = ReadMasq(r, mm) };
+        if (keys.TryGetValue("clusterCidrs", out var cc) && r.Sequence(cc, "clusterCidrs") is { } cidrs)
+            config = config with { ClusterCidrs = cidrs.Children.Select(n => r.Scalar(n, "clusterCidrs")).OfType<string>().ToList() };
         if (keys.TryGetValue("services", out var svcs) && r.Sequence(svcs, "services") is { } seq)
             config = config with { Services = seq.Children.Select((node, i) => ReadService(r, node, i)).OfType<Service>().ToList() };
         return config;
@@ -131,7 +133,7 @@ public static class ConfigParser
         if (name is not null)
             path = $"services[{index}] \"{name}\"";
         var keys = r.Keys(map, path, "name", "address", "port", "protocol", "scheduler", "flags", "persistence",
-            "forwarding", "nodePort", "externalTrafficPolicy", "sourceRanges", "backends");
+            "forwarding", "nodePort", "externalTrafficPolicy", "sourceRanges", "masqueradeOutsideCluster", "backends");
 
         int errorsBefore = r.Errors.Count;
         IPAddress? address = null;
@@ -175,6 +177,8 @@ public static class ConfigParser
             service = service with { Forwarding = Forwarding.Masq };
         if (keys.TryGetValue("sourceRanges", out var sr) && r.Sequence(sr, $"{path}.sourceRanges") is { } ranges)
             service = service with { SourceRanges = ranges.Children.Select(n => r.Scalar(n, $"{path}.sourceRanges")).OfType<string>().ToList() };
+        if (keys.TryGetValue("masqueradeOutsideCluster", out var moc) && r.Boolean(moc, $"{path}.masqueradeOutsideCluster") is { } outside)
+            service = service with { MasqueradeOutsideCluster = outside };
         if (keys.TryGetValue("backends", out var bs) && r.Sequence(bs, $"{path}.backends") is { } backendNodes)
             service = service with { Backends = backendNodes.Children.Select((n, i) => ReadBackend(r, n, $"{path}.backends[{i}]", service.Port)).OfType<Backend>().ToList() };
 

@@ -28,6 +28,9 @@ public static class ConfigValidator
             if (service.NodePort && !seenNodePorts.TryAdd((service.Port, service.Protocol), service.Label))
                 errors.Add($"{service.Label}: nodePort {service.Port}/{Names.Of(service.Protocol)} is already used by {seenNodePorts[(service.Port, service.Protocol)]}");
         }
+        foreach (var cidr in config.ClusterCidrs)
+            if (!IPNetwork.TryParse(cidr, out _))
+                errors.Add($"clusterCidrs: \"{cidr}\" is not a CIDR (e.g. 10.244.0.0/16)");
         if (config.Services.Count > config.Limits.Services)
             errors.Add($"limits.services: {config.Services.Count} services are configured but limits.services is {config.Limits.Services}");
         if (totalBackends > config.Limits.Backends)
@@ -68,6 +71,9 @@ public static class ConfigValidator
         if (s.Backends.Count > MaxBackendsPerService)
             errors.Add($"{at}: backends: {s.Backends.Count} backends, more than the {MaxBackendsPerService} a service may have");
 
+        if (s.MasqueradeOutsideCluster && s.Forwarding != Forwarding.Nat)
+            errors.Add($"{at}: masqueradeOutsideCluster: applies to forwarding \"nat\" only (\"{Names.Of(s.Forwarding)}\" " +
+                (s.Forwarding == Forwarding.Masq ? "masquerades every client)" : "never rewrites the source)"));
         if (s.ExternalTrafficPolicy == TrafficPolicy.Local && s.Forwarding == Forwarding.Masq)
             errors.Add($"{at}: forwarding: \"masq\" replaces the client's address, which externalTrafficPolicy \"local\" is there to keep");
 

@@ -7,5 +7,7 @@ public sealed record LbConfig
     public SyncSettings Sync { get; init; } = new();
     public Limits Limits { get; init; } = new();
     public MasqSettings Masq { get; init; } = new();
+    /// <summary>The pods' address ranges (kube-proxy's clusterCIDR), for masqueradeOutsideCluster.</summary>
+    public IReadOnlyList<string> ClusterCidrs { get; init; } = [];
     public IReadOnlyList<Service> Services { get; init; } = [];
 }

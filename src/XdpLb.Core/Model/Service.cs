@@ -29,6 +29,12 @@ public sealed record Service
     public bool NodePort { get; init; }
     public TrafficPolicy ExternalTrafficPolicy { get; init; } = TrafficPolicy.Cluster;
     public IReadOnlyList<string> SourceRanges { get; init; } = [];
+    /// <summary>
+    /// nat services: clients outside the cluster CIDRs (LbConfig.ClusterCidrs) are masqueraded,
+    /// as kube-proxy does for ClusterIP traffic from outside clusterCIDR: their answers must
+    /// come back through this node. Pods (inside) keep their address.
+    /// </summary>
+    public bool MasqueradeOutsideCluster { get; init; }
     public IReadOnlyList<Backend> Backends { get; init; } = [];
 
     public ServiceKey? Key => Address is null ? null : new ServiceKey(Address, Port, Protocol);

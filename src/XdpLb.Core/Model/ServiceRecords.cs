@@ -8,13 +8,14 @@ public sealed record BackendRecord(string Address, ushort Port, ushort Weight, b
 /// <summary>A service as the dataplanes' state files hold it: every field, names as in the config.</summary>
 public sealed record ServiceRecord(
     string? Name, string Address, ushort Port, string Protocol, string Scheduler, string[] Flags, uint Persistence,
-    string Forwarding, bool NodePort, string ExternalTrafficPolicy, string[] SourceRanges, BackendRecord[] Backends)
+    string Forwarding, bool NodePort, string ExternalTrafficPolicy, string[] SourceRanges, BackendRecord[] Backends,
+    bool MasqueradeOutsideCluster = false)
 {
     public static BackendRecord Of(Backend b) => new(b.Address.ToString(), b.Port, b.Weight, b.Local);
 
     public static ServiceRecord Of(Service s) => new(s.Name, s.Address!.ToString(), s.Port, Names.Of(s.Protocol), Names.Of(s.Scheduler),
         s.Flags.Select(Names.Of).ToArray(), s.Persistence, Names.Of(s.Forwarding), s.NodePort, Names.Of(s.ExternalTrafficPolicy),
-        s.SourceRanges.ToArray(), s.Backends.Select(Of).ToArray());
+        s.SourceRanges.ToArray(), s.Backends.Select(Of).ToArray(), s.MasqueradeOutsideCluster);
 
     public static Backend ToBackend(BackendRecord b) => new(IPAddress.Parse(b.Address), b.Port, b.Weight, b.Local);
 
@@ -32,6 +33,7 @@ public sealed record ServiceRecord(
         NodePort = NodePort,
         ExternalTrafficPolicy = Parse<TrafficPolicy>(ExternalTrafficPolicy),
         SourceRanges = SourceRanges,
+        MasqueradeOutsideCluster = MasqueradeOutsideCluster,
         Backends = Backends.Select(ToBackend).ToList(),
     };
 

@@ -16,6 +16,9 @@ public interface IDataplane
     /// <summary>The source ports masq connections are given (masq.portRange).</summary>
     void SetMasquerade(MasqSettings masq);
 
+    /// <summary>The pods' address ranges: clients outside them are masqueraded on masqueradeOutsideCluster services.</summary>
+    void SetClusterCidrs(IReadOnlyList<string> cidrs);
+
     /// <summary>Creates or updates a service with its backends.</summary>
     void ApplyService(Service service);
 

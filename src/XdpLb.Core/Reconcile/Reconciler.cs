@@ -21,6 +21,7 @@ public sealed class Reconciler(IDataplane dataplane)
 {
     private Timeouts? appliedTimeouts;
     private MasqSettings? appliedMasq;
+    private IReadOnlyList<string>? appliedClusterCidrs;
 
     public SyncResult Sync(LbConfig desired, bool full)
     {
@@ -33,6 +34,12 @@ public sealed class Reconciler(IDataplane dataplane)
         {
             dataplane.SetMasquerade(desired.Masq);
             appliedMasq = desired.Masq;
+        }
+
+        if (appliedClusterCidrs is null || !appliedClusterCidrs.SequenceEqual(desired.ClusterCidrs))
+        {
+            dataplane.SetClusterCidrs(desired.ClusterCidrs);
+            appliedClusterCidrs = desired.ClusterCidrs;
         }
 
         var wanted = desired.Services.Where(s => s.Key is not null).ToDictionary(s => s.Key!);

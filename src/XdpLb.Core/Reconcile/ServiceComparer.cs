@@ -17,5 +17,6 @@ public static class ServiceComparer
         a.NodePort == b.NodePort &&
         a.ExternalTrafficPolicy == b.ExternalTrafficPolicy &&
         a.SourceRanges.SequenceEqual(b.SourceRanges) &&
+        a.MasqueradeOutsideCluster == b.MasqueradeOutsideCluster &&
         a.Backends.SequenceEqual(b.Backends);
 }

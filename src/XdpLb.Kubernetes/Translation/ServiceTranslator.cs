@@ -11,8 +11,8 @@ namespace XdpLb.Kubernetes.Translation;
 /// Services and EndpointSlices in, virtual servers out, as kube-proxy's IPVS proxier builds
 /// them (ipvs.md §6.2-§6.4): per service port, one for each ClusterIP, externalIP,
 /// LoadBalancer ingress IP and (with a nodePort) node address. Masquerading where kube-proxy
-/// masquerades: external traffic unless externalTrafficPolicy is Local, and everything with
-/// masqueradeAll. Pure: the same snapshot always gives the same result.
+/// masquerades: external traffic unless externalTrafficPolicy is Local, ClusterIP traffic from
+/// outside clusterCIDR, and everything with masqueradeAll. Pure: the same snapshot always gives the same result.
 /// </summary>
 public static class ServiceTranslator
 {
@@ -93,13 +93,14 @@ public static class ServiceTranslator
                     Persistence = Affinity(svc),
                 };
                 void Add(string kind, IPAddress address, ushort vsPort, IReadOnlyList<KubeEndpoint> set, Forwarding forwarding,
-                    IReadOnlyList<string>? sourceRanges = null)
+                    IReadOnlyList<string>? sourceRanges = null, bool masqueradeOutsideCluster = false)
                 {
                     var service = template with
                     {
                         Address = address,
                         Port = vsPort,
                         Forwarding = forwarding,
+                        MasqueradeOutsideCluster = masqueradeOutsideCluster,
                         SourceRanges = sourceRanges?.Where(r => SameFamily(r, address)).ToList() ?? [],
                         Backends = Backends(set, address.AddressFamily),
                     };
@@ -120,7 +121,8 @@ public static class ServiceTranslator
                 var clusterForwarding = settings.MasqueradeAll ? Forwarding.Masq : Forwarding.Nat;
                 var externalForwarding = externalLocal ? Forwarding.Nat : Forwarding.Masq;
                 foreach (var ip in Addresses(spec.ClusterIPs ?? (spec.ClusterIP is null ? [] : [spec.ClusterIP]), $"service {portLabel}: clusterIPs", problems))
-                    Add("clusterIP", ip, (ushort)port.Port, internalSet, clusterForwarding);
+                    Add("clusterIP", ip, (ushort)port.Port, internalSet, clusterForwarding,
+                        masqueradeOutsideCluster: !settings.MasqueradeAll && settings.ClusterCidrs.Count > 0);
                 foreach (var ip in Addresses(spec.ExternalIPs ?? [], $"service {portLabel}: externalIPs", problems))
                     Add("externalIP", ip, (ushort)port.Port, externalSet, externalForwarding);
                 if (spec.Type == "LoadBalancer")

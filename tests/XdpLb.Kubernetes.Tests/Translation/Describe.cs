@@ -10,6 +10,8 @@ internal static class Describe
     public static string Of(Service s)
     {
         var line = $"{Names.Of(s.Protocol).ToUpperInvariant()} {s.Key!.ToString()[..^(Names.Of(s.Protocol).Length + 1)]} {Names.Of(s.Scheduler)} {Names.Of(s.Forwarding)}";
+        if (s.MasqueradeOutsideCluster)
+            line += " masq-outside-cluster";
         if (s.Flags.Count > 0)
             line += " flags " + string.Join(",", s.Flags.Select(Names.Of));
         if (s.Persistence > 0)

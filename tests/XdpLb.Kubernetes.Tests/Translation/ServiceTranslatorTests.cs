@@ -195,6 +195,20 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
+    public void With_clusterCIDR_ClusterIP_traffic_from_outside_it_is_masqueraded_and_external_traffic_as_before()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
+        svc.Spec.Type = "NodePort";
+        var settings = new ProxySettings { ClusterCidrs = [IPNetwork.Parse("10.0.0.0/16")] };
+        var result = ServiceTranslator.Translate(ClusterSnapshot.Of([svc], [Slice("web", 80, Endpoint("10.0.1.1"))]), Node, settings);
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat masq-outside-cluster -> 10.0.1.1:80", "TCP 192.168.1.10:30080 rr masq -> 10.0.1.1:80"],
+            Describe.All(result));
+        var config = KubernetesDesiredState.Build(ClusterSnapshot.Of([svc], []), "node-a", null, settings, [], new Limits(), true).Config;
+        Assert.Equal(["10.0.0.0/16"], config.ClusterCidrs);
+        Assert.Equal(["TCP 10.96.0.10:80 rr masq ->"], Describe.All(Translate([svc], [], settings with { MasqueradeAll = true })).Take(1));
+    }
+
+    [Fact]
     public void SCTP_is_served_on_IPVS_and_skipped_with_a_reason_on_XDP()
     {
         var svc = Service("sig", "10.96.0.30", Port(3868, "diameter", "SCTP"), Port(80, "http"));
