@@ -6,7 +6,7 @@ CONFIGURATION ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all setup ensure-setup build bpf agent tools test test-unit test-bpf test-integration test-vm demo bench clean vm vm-selftest
+.PHONY: all setup ensure-setup build bpf agent tools test test-unit test-kubernetes test-bpf test-integration test-vm demo bench clean vm vm-selftest
 
 all: build
 
@@ -38,6 +38,9 @@ test: build
 
 test-unit: build
 	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Core.Tests
+
+test-kubernetes: build
+	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Kubernetes.Tests
 
 test-bpf: build
 	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Bpf.Tests
