@@ -207,6 +207,11 @@ public class DeployManifestTests
         Assert.Equal("ipvs", Scalar(root, "mode"));
         var ipvs = Assert.IsType<YamlMappingNode>(root.Children[new YamlScalarNode("ipvs")]);
         Assert.Equal("rr", Scalar(ipvs, "scheduler"));
+        // What the agent will make of it: read by the same reader as --kube-proxy-config.
+        var settings = KubeProxyConfigFile.Parse(configMap.Data["kube-proxy.yaml"], "deploy/02-configmap.yaml");
+        Assert.Equal(XdpLb.Core.Model.Scheduler.Rr, settings.Scheduler);
+        Assert.NotEmpty(settings.ClusterCidrs);
+        Assert.Empty(settings.Warnings);
     }
 
     private static void AssertHttpGet(V1Probe? probe, string path)
