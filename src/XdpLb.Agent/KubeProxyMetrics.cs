@@ -25,6 +25,10 @@ internal sealed class KubeProxyMetrics
             "Number of services with a Local traffic policy and no endpoints", "traffic_policy");
         EndpointChanges = factory.CreateCounter("kubeproxy_sync_proxy_rules_endpoint_changes_total", "Cumulative proxy rules Endpoint changes");
         ServiceChanges = factory.CreateCounter("kubeproxy_sync_proxy_rules_service_changes_total", "Cumulative proxy rules Service changes");
+        Skipped = factory.CreateGauge("xdplb_kubernetes_services_skipped",
+            "Service ports not proxied by design: headless, ExternalName, another proxy's, SCTP on the XDP dataplane.");
+        LeftOut = factory.CreateGauge("xdplb_kubernetes_objects_left_out",
+            "Service ports and endpoints left out because the objects are wrong (the log names them).");
     }
 
     public Histogram SyncDuration { get; }
@@ -34,4 +38,6 @@ internal sealed class KubeProxyMetrics
     public Gauge NoLocalEndpoints { get; }
     public Counter EndpointChanges { get; }
     public Counter ServiceChanges { get; }
+    public Gauge Skipped { get; }
+    public Gauge LeftOut { get; }
 }

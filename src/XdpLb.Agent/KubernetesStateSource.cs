@@ -99,6 +99,8 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         reported = now;
         metrics.NoLocalEndpoints.WithLabels("internal").Set(result.NoLocalEndpointsInternal);
         metrics.NoLocalEndpoints.WithLabels("external").Set(result.NoLocalEndpointsExternal);
+        metrics.Skipped.Set(result.Skipped.Count);
+        metrics.LeftOut.Set(result.Problems.Count);
         return config;
     }
 

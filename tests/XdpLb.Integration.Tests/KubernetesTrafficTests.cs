@@ -115,9 +115,21 @@ public sealed class KubernetesTrafficTests : IDisposable
         Assert.Equal("[::ffff:10.0.1.2]", Get("10.0.1.1:30081", "/cgi-bin/whoami"));
 
         slice.Endpoints.RemoveAt(0);
+        // The EndpointSlice controller stamps when the change it reflects happened.
+        slice.Metadata.Annotations = new Dictionary<string, string>
+        {
+            ["endpoints.kubernetes.io/last-change-trigger-time"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ"),
+        };
         api.Apply(slice);
         check = WaitForStatus("http://10.0.1.1:32000/", "503");
         Assert.Equal(0, JsonDocument.Parse(check.Body).RootElement.GetProperty("localEndpoints").GetInt32());
+
+        // kube-proxy's metric names beside xdplb's.
+        var metrics = Curl(topology.Lb, "http://127.0.0.1:9469/metrics").Body;
+        Assert.Matches(@"(?m)^kubeproxy_sync_proxy_rules_last_timestamp_seconds [1-9]", metrics);
+        Assert.Matches(@"(?m)^kubeproxy_network_programming_duration_seconds_count [1-9]", metrics);
+        Assert.Matches(@"(?m)^kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]", metrics);
+        Assert.Matches(@"(?m)^kubeproxy_sync_proxy_rules_endpoint_changes_total [1-9]", metrics);
         Assert.Equal(0, agent.Stop());
     }
 
