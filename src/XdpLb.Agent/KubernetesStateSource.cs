@@ -17,6 +17,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     private readonly ProxySettings settings;
     private readonly Func<IReadOnlyList<IPAddress>> localAddresses;
     private readonly KubeProxyMetrics metrics;
+    private readonly LbConfig nodeConfig;
     private readonly ProxyHealth health;
     private readonly ProxyHealthServer healthServer;
     private readonly ServiceHealthServers serviceHealth;
@@ -24,8 +25,9 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     private HashSet<string> reported = [];
 
     private KubernetesStateSource(KubernetesSource source, ProxySettings settings, Func<IReadOnlyList<IPAddress>> localAddresses,
-        KubeProxyMetrics metrics, ProxyHealth health, IPEndPoint healthzAddress)
+        KubeProxyMetrics metrics, ProxyHealth health, IPEndPoint healthzAddress, LbConfig node)
     {
+        this.nodeConfig = node;
         this.source = source;
         this.settings = settings;
         this.localAddresses = localAddresses;
@@ -45,7 +47,8 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     public TranslationResult? LastResult { get; private set; }
 
     /// <summary>Connects, and waits until Services, EndpointSlices and the Node have been listed once (kube-proxy's wait for sync).</summary>
-    public static KubernetesStateSource Start(RunOptions options, ProxySettings settings, KubeProxyMetrics metrics,
+    /// <param name="node">The node's own settings (limits, masq) from --config; its services must be empty.</param>
+    public static KubernetesStateSource Start(RunOptions options, ProxySettings settings, LbConfig node, KubeProxyMetrics metrics,
         Func<IReadOnlyList<IPAddress>> localAddresses, CancellationToken cancel)
     {
         string nodeName = options.HostnameOverride ?? settings.HostnameOverride ?? Environment.GetEnvironmentVariable("NODE_NAME")
@@ -71,7 +74,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         if (source.Node is null)
             Log.Warn("kubernetes: no Node object by this name: node addresses, zone and eligibility are unknown", ("node", nodeName));
         self = new KubernetesStateSource(source, settings, localAddresses, metrics, health,
-            options.HealthzAddress ?? settings.HealthzBindAddress ?? new IPEndPoint(IPAddress.Any, 10256));
+            options.HealthzAddress ?? settings.HealthzBindAddress ?? new IPEndPoint(IPAddress.Any, 10256), node);
         return self;
     }
 
@@ -88,7 +91,8 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     public LbConfig Load(string dataplane)
     {
         var (config, result) = KubernetesDesiredState.Build(source.Snapshot(), source.NodeName, source.Node, settings, localAddresses(),
-            new Limits(), sctpSupported: dataplane != "xdp");
+            nodeConfig.Limits, sctpSupported: dataplane != "xdp");
+        config = config with { Masq = nodeConfig.Masq };
         LastResult = result;
         health.SetNodeEligible(source.Node is not { } node || NodeEligibility.IsEligible(node));
         var now = result.Problems.Concat(result.Skipped).ToHashSet();

@@ -60,8 +60,9 @@ internal static class RunCommand
         if (!options.Kubernetes)
             return new FileStateSource(options.ConfigFile!);
         var settings = KubernetesSettings(options);
+        var node = options.ConfigFile is null ? new LbConfig() : ReadNodeConfig(options.ConfigFile);
         var interfaces = options.Interfaces;
-        var source = KubernetesStateSource.Start(options, settings, metrics.KubeProxy, () => NodeAddresses(interfaces), CancellationToken.None);
+        var source = KubernetesStateSource.Start(options, settings, node, metrics.KubeProxy, () => NodeAddresses(interfaces), CancellationToken.None);
         if (interfaces.Count == 0)
         {
             interfaces = source.NodeInterfaces();
@@ -74,6 +75,27 @@ internal static class RunCommand
             options = options with { Interfaces = interfaces };
         }
         return source;
+    }
+
+    /// <summary>
+    /// With --kubernetes, --config gives what Kubernetes does not: the map sizes (limits) and
+    /// masq's port range. Services come from the cluster, timeouts and sync periods from the
+    /// kube-proxy config: in this file they are an error rather than silently ignored.
+    /// </summary>
+    private static LbConfig ReadNodeConfig(string path)
+    {
+        var config = ReadConfig(path);
+        var defaults = new LbConfig();
+        var errors = new List<string>();
+        if (config.Services.Count > 0)
+            errors.Add("services: with --kubernetes the services come from the cluster; this file may hold limits and masq only");
+        if (config.Timeouts != defaults.Timeouts || config.Sync != defaults.Sync)
+            errors.Add("timeouts, sync: with --kubernetes they come from the kube-proxy config (--kube-proxy-config: ipvs.tcpTimeout, ipvs.syncPeriod, ...)");
+        if (config.ClusterCidrs.Count > 0)
+            errors.Add("clusterCidrs: with --kubernetes it is the kube-proxy config's clusterCIDR");
+        if (errors.Count > 0)
+            throw new ConfigException(path, errors);
+        return config;
     }
 
     /// <summary>--kube-proxy-config FILE (a KubeProxyConfiguration), else kube-proxy's defaults.</summary>

@@ -120,8 +120,6 @@ internal sealed record RunOptions(
                     throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
             }
         }
-        if (kubernetes && config is not null)
-            throw new UsageException("--config and --kubernetes are two sources of services: give one");
         if (!kubernetes && (kubeconfig ?? hostname ?? kubeProxyConfig) is not null)
             throw new UsageException("--kubeconfig, --hostname-override and --kube-proxy-config go with --kubernetes");
         if (config is null && !kubernetes)

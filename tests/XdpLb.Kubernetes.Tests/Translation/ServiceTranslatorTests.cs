@@ -249,4 +249,16 @@ public class ServiceTranslatorTests
         Assert.Contains(result.Problems, p => p.Contains("endpointslice default/bad-") && p.Contains("fd00::1"));
         Assert.Contains(result.Problems, p => p.Contains("default/clash") && p.Contains("198.51.100.4:80/tcp") && p.Contains("default/aaa"));
     }
+
+    [Fact]
+    public void What_passes_the_map_limits_is_left_out_by_name_and_the_rest_served()
+    {
+        var services = Enumerable.Range(1, 4).Select(i => Service($"s{i}", $"10.96.0.{i}", Port(80))).ToList();
+        var slices = services.Select(s => Slice(s.Metadata.Name, 80, Endpoint("10.0.1.1"), Endpoint("10.0.1.2"))).ToList();
+        var (config, result) = KubernetesDesiredState.Build(ClusterSnapshot.Of(services, slices), "node-a", null, new ProxySettings(), [],
+            new Limits(Services: 3, Backends: 5), true);
+        Assert.Equal(["default/s1", "default/s2"], config.Services.Select(s => s.Name));
+        Assert.Contains(result.Problems, p => p.Contains("default/s3") && p.Contains("limits.backends (5)"));
+        Assert.Contains(result.Problems, p => p.Contains("default/s4"));
+    }
 }
