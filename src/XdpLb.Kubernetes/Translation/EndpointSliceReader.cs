@@ -39,7 +39,8 @@ public static class EndpointSliceReader
                     continue;
                 }
                 bool ready = e.Conditions?.Ready ?? true;
-                var endpoint = new KubeEndpoint(address, (ushort)number, ready, e.Conditions?.Serving ?? ready,
+                // As kube-proxy reads them: a missing serving is true (not ready's value).
+                var endpoint = new KubeEndpoint(address, (ushort)number, ready, e.Conditions?.Serving ?? true,
                     e.Conditions?.Terminating ?? false, e.NodeName,
                     (e.Hints?.ForZones ?? []).Select(z => z.Name).ToHashSet(),
                     (e.Hints?.ForNodes ?? []).Select(n => n.Name).ToHashSet());

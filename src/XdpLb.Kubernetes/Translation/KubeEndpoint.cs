@@ -5,7 +5,7 @@ namespace XdpLb.Kubernetes.Translation;
 /// <summary>
 /// One endpoint of one service port, as kube-proxy reads it from an EndpointSlice: the first
 /// address, the port the slice gives for the service port's name, and the conditions (a
-/// missing ready is true, a missing serving is ready, a missing terminating is false).
+/// missing ready or serving is true, a missing terminating is false).
 /// </summary>
 public sealed record KubeEndpoint(
     IPAddress Address, ushort Port, bool Ready, bool Serving, bool Terminating, string? NodeName,

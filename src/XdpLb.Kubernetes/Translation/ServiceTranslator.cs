@@ -26,7 +26,9 @@ public static class ServiceTranslator
         var health = new List<HealthCheck>();
         var skipped = new List<string>();
         var problems = new List<string>();
-        int noLocalInternal = 0, noLocalExternal = 0;
+        // kube-proxy counts services (namespace/name), not their ports.
+        var noLocalInternal = new HashSet<ServiceName>();
+        var noLocalExternal = new HashSet<ServiceName>();
 
         foreach (var svc in snapshot.Services)
         {
@@ -63,25 +65,34 @@ public static class ServiceTranslator
                     continue;
                 }
 
+                var families = Families(svc);
+                // A single-stack service's proxier never sees addresses of the other family.
+                var externalIps = Addresses(spec.ExternalIPs ?? [], $"service {portLabel}: externalIPs", problems)
+                    .Where(ip => families.Contains(ip.AddressFamily)).ToList();
+                // ipMode Proxy: the cloud's proxy delivers to the node, not to the VIP.
+                var loadBalancerIps = spec.Type != "LoadBalancer" ? []
+                    : Addresses((svc.Status?.LoadBalancer?.Ingress ?? []).Where(i => i.Ip is not null && i.IpMode != "Proxy").Select(i => i.Ip),
+                        $"service {portLabel}: status.loadBalancer.ingress", problems).Where(ip => families.Contains(ip.AddressFamily)).ToList();
+                int nodePort = port.NodePort is > 0 && spec.Type is "NodePort" or "LoadBalancer" ? port.NodePort.Value : 0;
+                // kube-proxy's UsesClusterEndpoints / UsesLocalEndpoints, per port.
+                bool externallyAccessible = nodePort > 0 || loadBalancerIps.Count > 0 || externalIps.Count > 0;
+                bool portExternalLocal = externalLocal && externallyAccessible;
+
                 var endpoints = EndpointSliceReader.Read(slices, port.Name, protocol, problems);
-                var categories = EndpointCategorizer.Categorize(endpoints, usesCluster: !internalLocal || !externalLocal,
-                    usesLocal: internalLocal || externalLocal, node.Name, node.Zone);
+                var categories = EndpointCategorizer.Categorize(endpoints, usesCluster: !internalLocal || externallyAccessible,
+                    usesLocal: internalLocal || portExternalLocal, node.Name, node.Zone);
                 localReady.UnionWith(endpoints.Where(e => e.Ready && e.IsOn(node.Name)).Select(e => e.Address));
 
-                // Under a Local policy with no local endpoint, the IPVS proxier uses the cluster's
-                // (PR #97081): node-local clients keep reaching the service.
-                var internalSet = internalLocal ? categories.Local : categories.Cluster;
-                var externalSet = externalLocal ? categories.Local : categories.Cluster;
-                if (internalLocal && internalSet.Count == 0 && categories.HasAny)
-                {
-                    noLocalInternal++;
-                    internalSet = EndpointCategorizer.Categorize(endpoints, true, false, node.Name, node.Zone).Cluster;
-                }
-                if (externalLocal && externalSet.Count == 0 && categories.HasAny)
-                {
-                    noLocalExternal++;
-                    externalSet = EndpointCategorizer.Categorize(endpoints, true, false, node.Name, node.Zone).Cluster;
-                }
+                // Under a Local policy with no local endpoint, the IPVS proxier uses the cluster
+                // endpoints (PR #97081: node-local clients keep reaching the service); a port
+                // that is not externally accessible has none under internalTrafficPolicy Local,
+                // so its ClusterIP then has no backend, as the policy promises.
+                var internalSet = !internalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
+                var externalSet = !portExternalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
+                if (internalLocal && categories.Local.Count == 0 && categories.HasAny)
+                    noLocalInternal.Add(name);
+                if (portExternalLocal && categories.Local.Count == 0 && categories.HasAny)
+                    noLocalExternal.Add(name);
 
                 var template = new Service
                 {
@@ -119,22 +130,19 @@ public static class ServiceTranslator
                 }
 
                 var clusterForwarding = settings.MasqueradeAll ? Forwarding.Masq : Forwarding.Nat;
-                var externalForwarding = externalLocal ? Forwarding.Nat : Forwarding.Masq;
+                var externalForwarding = portExternalLocal ? Forwarding.Nat : Forwarding.Masq;
                 foreach (var ip in Addresses(spec.ClusterIPs ?? (spec.ClusterIP is null ? [] : [spec.ClusterIP]), $"service {portLabel}: clusterIPs", problems))
+                    // kube-proxy's local-traffic detector works per family: without a clusterCIDR
+                    // of the address's family, nothing is masqueraded.
                     Add("clusterIP", ip, (ushort)port.Port, internalSet, clusterForwarding,
-                        masqueradeOutsideCluster: !settings.MasqueradeAll && settings.ClusterCidrs.Count > 0);
-                foreach (var ip in Addresses(spec.ExternalIPs ?? [], $"service {portLabel}: externalIPs", problems))
+                        masqueradeOutsideCluster: !settings.MasqueradeAll && settings.ClusterCidrs.Any(c => c.BaseAddress.AddressFamily == ip.AddressFamily));
+                foreach (var ip in externalIps)
                     Add("externalIP", ip, (ushort)port.Port, externalSet, externalForwarding);
-                if (spec.Type == "LoadBalancer")
+                var sourceRanges = SourceRanges(spec.LoadBalancerSourceRanges, $"service {portLabel}: loadBalancerSourceRanges", problems);
+                foreach (var ip in loadBalancerIps)
+                    Add("loadBalancer", ip, (ushort)port.Port, externalSet, externalForwarding, sourceRanges);
+                if (nodePort > 0)
                 {
-                    // ipMode Proxy: the cloud's proxy delivers to the node, not to the VIP.
-                    var ingress = (svc.Status?.LoadBalancer?.Ingress ?? []).Where(i => i.Ip is not null && i.IpMode != "Proxy").Select(i => i.Ip);
-                    foreach (var ip in Addresses(ingress, $"service {portLabel}: status.loadBalancer.ingress", problems))
-                        Add("loadBalancer", ip, (ushort)port.Port, externalSet, externalForwarding, spec.LoadBalancerSourceRanges?.ToList());
-                }
-                if (port.NodePort is int nodePort and > 0 && spec.Type is "NodePort" or "LoadBalancer")
-                {
-                    var families = Families(svc);
                     foreach (var ip in node.NodePortAddresses.Where(a => families.Contains(a.AddressFamily)))
                         Add("nodePort", ip, (ushort)nodePort, externalSet, externalForwarding);
                 }
@@ -143,7 +151,7 @@ public static class ServiceTranslator
             if (externalLocal && spec.HealthCheckNodePort is int hc and > 0 and <= 65535)
                 health.Add(new HealthCheck(name, (ushort)hc, localReady.Count));
         }
-        return new TranslationResult(services, health, skipped, problems, noLocalInternal, noLocalExternal);
+        return new TranslationResult(services, health, skipped, problems, noLocalInternal.Count, noLocalExternal.Count);
     }
 
     /// <summary>kube-proxy's ShouldSkipService, and services another proxy implements.</summary>
@@ -194,6 +202,23 @@ public static class ServiceTranslator
 
     private static bool SameFamily(string cidr, IPAddress address) =>
         !IPNetwork.TryParse(cidr, out var network) || network.BaseAddress.AddressFamily == address.AddressFamily;
+
+    /// <summary>
+    /// The API server takes ranges as Go's ParseCIDRSloppy does (spaces around, host bits
+    /// set): they are made canonical here; one that does not parse is reported and left out.
+    /// </summary>
+    private static IReadOnlyList<string> SourceRanges(IEnumerable<string>? ranges, string at, ICollection<string> problems)
+    {
+        var result = new List<string>();
+        foreach (var text in ranges ?? [])
+        {
+            if (CidrText.TryParse(text.Trim(), out var network))
+                result.Add(network.ToString());
+            else
+                problems.Add($"{at}: \"{text}\" is not a CIDR; the range is left out");
+        }
+        return result;
+    }
 
     private static bool TryProtocol(string text, out Protocol protocol)
     {

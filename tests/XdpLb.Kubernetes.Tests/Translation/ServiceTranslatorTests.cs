@@ -261,4 +261,56 @@ public class ServiceTranslatorTests
         Assert.Contains(result.Problems, p => p.Contains("default/s3") && p.Contains("limits.backends (5)"));
         Assert.Contains(result.Problems, p => p.Contains("default/s4"));
     }
+
+    [Fact]
+    public void InternalTrafficPolicy_Local_without_a_local_endpoint_leaves_a_ClusterIP_only_port_empty()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80, "http"), Port(81, "np", nodePort: 30081));
+        svc.Spec.Type = "NodePort";
+        svc.Spec.InternalTrafficPolicy = "Local";
+        svc.Spec.Ports[0].NodePort = null; // a NodePort service may leave a port without one
+        var slice = Slice("web", "IPv4", [("http", 80, "TCP"), ("np", 81, "TCP")], Endpoint("10.0.2.1", node: "node-b"));
+        var result = Translate([svc], [slice]);
+        // Port 81 is reachable from outside, so it has cluster endpoints to fall back on; port 80 is not.
+        Assert.Equal([
+            "TCP 10.96.0.10:80 rr nat ->",
+            "TCP 10.96.0.10:81 rr nat -> 10.0.2.1:81",
+            "TCP 192.168.1.10:30081 rr masq -> 10.0.2.1:81",
+        ], Describe.All(result));
+        Assert.Equal(1, result.NoLocalEndpointsInternal); // a service, not its ports
+    }
+
+    [Fact]
+    public void Masquerading_outside_the_cluster_is_per_family_and_addresses_of_a_family_the_service_lacks_are_ignored()
+    {
+        var svc = Service("web", "10.96.0.10,fd00:96::10", Port(80));
+        var v4Only = Service("v4", "10.96.0.11", Port(80));
+        v4Only.Spec.ExternalIPs = ["198.51.100.9", "2001:db8::9"];
+        var settings = new ProxySettings { ClusterCidrs = [IPNetwork.Parse("10.244.0.0/16")] };
+        Assert.Equal([
+            "TCP 10.96.0.10:80 rr nat masq-outside-cluster ->",
+            "TCP [fd00:96::10]:80 rr nat ->",
+            "TCP 10.96.0.11:80 rr nat masq-outside-cluster ->",
+            "TCP 198.51.100.9:80 rr masq ->",
+        ], Describe.All(Translate([v4Only, svc], [], settings)).OrderBy(l => l.Contains("10.96.0.11") || l.Contains("198.51") ? 1 : 0));
+    }
+
+    [Fact]
+    public void LoadBalancer_source_ranges_are_read_as_the_API_server_takes_them()
+    {
+        var svc = Service("web", "10.96.0.10", Port(80));
+        svc.Spec.Type = "LoadBalancer";
+        svc.Spec.LoadBalancerSourceRanges = [" 192.0.2.77/24 ", "junk"];
+        svc.Status = new V1ServiceStatus { LoadBalancer = new V1LoadBalancerStatus { Ingress = [new V1LoadBalancerIngress { Ip = "203.0.113.7" }] } };
+        var result = Translate([svc], []);
+        Assert.Equal("TCP 203.0.113.7:80 rr masq from 192.0.2.0/24 ->", Describe.All(result)[1]);
+        Assert.Contains(result.Problems, p => p.Contains("loadBalancerSourceRanges") && p.Contains("\"junk\""));
+    }
+
+    [Fact]
+    public void A_terminating_endpoint_without_a_serving_condition_counts_as_serving()
+    {
+        var slice = Slice("web", 80, Endpoint("10.0.1.1", ready: false, serving: null, terminating: true));
+        Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80"], Describe.All(Translate([Service("web", "10.96.0.10", Port(80))], [slice])));
+    }
 }
