@@ -19,10 +19,14 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     private readonly KubeProxyMetrics metrics;
     private readonly LbConfig nodeConfig;
     private readonly ProxyHealth health;
-    private readonly ProxyHealthServer healthServer;
-    private readonly ServiceHealthServers serviceHealth;
+    private readonly HealthzListener healthz;
+    private ServiceHealthServers? serviceHealth;
     private Action? changed;
     private HashSet<string> reported = [];
+    // Changes seen, and how many of them the last Load included: a change that arrives while
+    // the agent starts (before Watch) must still be applied, and health stays pending until it is.
+    private long changes;
+    private long loadedChanges;
 
     private KubernetesStateSource(KubernetesSource source, ProxySettings settings, Func<IReadOnlyList<IPAddress>> localAddresses,
         KubeProxyMetrics metrics, ProxyHealth health, IPEndPoint healthzAddress, LbConfig node)
@@ -33,12 +37,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         this.localAddresses = localAddresses;
         this.metrics = metrics;
         this.health = health;
-        healthServer = ProxyHealthServer.Start(healthzAddress, health, () => DateTime.UtcNow);
-        // kube-proxy binds health check ports on the nodePortAddresses; by default on every address.
-        serviceHealth = new ServiceHealthServers(() => health.IsHealthy(DateTime.UtcNow),
-            settings.NodePortAddresses.Count == 0 && !settings.NodePortPrimaryOnly ? null
-                : NodeAddressing.NodePortAddresses(localAddresses(), settings, source.Node));
-        Log.Info("kubernetes: healthz serving", ("address", healthServer.LocalEndPoint));
+        healthz = new HealthzListener(healthzAddress, health);
     }
 
     public string Description => "kubernetes";
@@ -51,7 +50,8 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     public static KubernetesStateSource Start(RunOptions options, ProxySettings settings, LbConfig node, KubeProxyMetrics metrics,
         Func<IReadOnlyList<IPAddress>> localAddresses, CancellationToken cancel)
     {
-        string nodeName = options.HostnameOverride ?? settings.HostnameOverride ?? Environment.GetEnvironmentVariable("NODE_NAME")
+        // The flag, then the DaemonSet's NODE_NAME (per pod), then the file's (one for every node).
+        string nodeName = options.HostnameOverride ?? NonEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? NonEmpty(settings.HostnameOverride)
             ?? throw new UsageException("--kubernetes needs this node's name: --hostname-override NAME or the NODE_NAME environment variable");
         var client = KubernetesSource.CreateClient(options.Kubeconfig);
         KubernetesStateSource? self = null;
@@ -64,19 +64,35 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
             else if (resource == "endpointslices")
                 metrics.EndpointChanges.Inc();
             metrics.LastQueued.Set(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0);
-            self?.changed?.Invoke();
+            if (self is not null)
+            {
+                Interlocked.Increment(ref self.changes);
+                self.changed?.Invoke();
+            }
         });
-        source.Start();
-        Log.Info("kubernetes: waiting for the first list of services, endpointslices and the node", ("node", nodeName),
-            ("api", client is k8s.Kubernetes k ? k.BaseUri : null));
-        while (!source.Synced.Wait(TimeSpan.FromSeconds(10), cancel))
-            Log.Warn("kubernetes: still waiting for the first list", ("node", nodeName));
+        try
+        {
+            self = new KubernetesStateSource(source, settings, localAddresses, metrics, health,
+                options.HealthzAddress ?? settings.HealthzBindAddress ?? new IPEndPoint(IPAddress.Any, 10256), node);
+            source.Start();
+            Log.Info("kubernetes: waiting for the first list of services, endpointslices and the node", ("node", nodeName),
+                ("api", client is k8s.Kubernetes k ? k.BaseUri : null));
+            while (!source.Synced.Wait(TimeSpan.FromSeconds(10), cancel))
+                Log.Warn("kubernetes: still waiting for the first list", ("node", nodeName));
+        }
+        catch
+        {
+            if (self is null)
+                source.Dispose();
+            self?.Dispose();
+            throw;
+        }
         if (source.Node is null)
             Log.Warn("kubernetes: no Node object by this name: node addresses, zone and eligibility are unknown", ("node", nodeName));
-        self = new KubernetesStateSource(source, settings, localAddresses, metrics, health,
-            options.HealthzAddress ?? settings.HealthzBindAddress ?? new IPEndPoint(IPAddress.Any, 10256), node);
         return self;
     }
+
+    private static string? NonEmpty(string? text) => string.IsNullOrWhiteSpace(text) ? null : text;
 
     /// <summary>The interfaces that hold the Node's InternalIP/ExternalIP addresses (the default of --interface).</summary>
     public IReadOnlyList<string> NodeInterfaces()
@@ -90,6 +106,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
 
     public LbConfig Load(string dataplane)
     {
+        loadedChanges = Interlocked.Read(ref changes);
         var (config, result) = KubernetesDesiredState.Build(source.Snapshot(), source.NodeName, source.Node, settings, localAddresses(),
             nodeConfig.Limits, sctpSupported: dataplane != "xdp");
         config = config with { Masq = nodeConfig.Masq };
@@ -108,16 +125,28 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         return config;
     }
 
-    public void Watch(Action changed) => this.changed = changed;
+    public void Watch(Action changed)
+    {
+        this.changed = changed;
+        if (Interlocked.Read(ref changes) != loadedChanges)
+            changed();
+    }
 
     public void AfterSync(bool succeeded)
     {
         if (!succeeded)
             return;
         var now = DateTime.UtcNow;
-        health.Updated(now);
+        // Healthy means every change seen is applied: not so when one came after the last Load.
+        if (Interlocked.Read(ref changes) == loadedChanges)
+            health.Updated(now);
         if (LastResult is { } result)
         {
+            // kube-proxy binds health check ports on the nodePortAddresses (by default on every
+            // address); made at the first sync, when the served interfaces are known.
+            serviceHealth ??= new ServiceHealthServers(() => health.IsHealthy(DateTime.UtcNow),
+                settings.NodePortAddresses.Count == 0 && !settings.NodePortPrimaryOnly ? null
+                    : NodeAddressing.NodePortAddresses(localAddresses(), settings, source.Node));
             var failures = serviceHealth.Sync(result.HealthChecks.ToDictionary(h => h.Service, h => new ServiceHealth(h.Port, h.LocalEndpoints)));
             foreach (var failure in failures)
                 Log.Warn("kubernetes: health check port not served", ("problem", failure));
@@ -129,8 +158,8 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     public void Dispose()
     {
         source.Dispose();
-        serviceHealth.Dispose();
-        healthServer.Dispose();
+        serviceHealth?.Dispose();
+        healthz.Dispose();
     }
 
     private sealed class AgentSourceLog : ISourceLog

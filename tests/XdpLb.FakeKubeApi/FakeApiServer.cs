@@ -70,6 +70,9 @@ public sealed class FakeApiServer : IDisposable
     /// <summary>Cuts every open watch connection mid-stream, as a network drop or an API server restart would.</summary>
     public void DropWatches() => store.DropWatches();
 
+    /// <summary>Writes a line as it is to every open watch (an event a client cannot read, say).</summary>
+    public void SendRawToWatches(string line) => store.SendRaw(line);
+
     /// <summary>
     /// Makes every version older than the current one too old, like etcd compaction: open watches
     /// get an ERROR event with a 410 Status and end; later lists and watches from an older version get 410.

@@ -143,6 +143,13 @@ internal sealed class ObjectStore
                 watch.OfferBookmark(current);
     }
 
+    public void SendRaw(string line)
+    {
+        lock (gate)
+            foreach (var watch in watches)
+                watch.SendRaw(line);
+    }
+
     public void DropWatches()
     {
         lock (gate)

@@ -62,6 +62,9 @@ internal sealed class WatchSubscription(
             Send(ObjectJson.EventLine("BOOKMARK", ObjectJson.Bookmark(type, rv)), rv);
     }
 
+    /// <summary>A line as it is, e.g. an event the client cannot read.</summary>
+    public void SendRaw(string line) => lines.Writer.TryWrite(line);
+
     /// <summary>An ERROR event with the given Status, then a clean end of the stream.</summary>
     public void Expire(string statusJson)
     {

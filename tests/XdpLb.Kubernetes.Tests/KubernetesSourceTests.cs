@@ -29,12 +29,18 @@ public sealed class KubernetesSourceTests : IDisposable
         return source;
     }
 
-    private static void Eventually(Func<bool> condition, string what)
+    /// <summary>A list completes before its watch is open: what is sent only to open watches waits for all three.</summary>
+    private void WatchesOpen()
+    {
+        Eventually(() => server.OpenWatches >= 3, "the three watches to be open");
+    }
+
+    private void Eventually(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for: {what}");
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for: {what}\n{string.Join("\n", log.Lines)}");
             Thread.Sleep(20);
         }
     }
@@ -100,6 +106,21 @@ public sealed class KubernetesSourceTests : IDisposable
         Assert.Contains(log.Lines, l => l.Contains("resourceVersion too old"));
     }
 
+    [Theory]
+    [InlineData("\n")] // an event whose object does not fit its type
+    [InlineData("")]    // a line that runs into the next event: not JSON at all
+    public void An_event_that_cannot_be_read_makes_the_store_list_again_rather_than_miss_it(string end)
+    {
+        server.Apply(Service("web", "10.96.0.10", Port(80)));
+        using var source = Start();
+        WatchesOpen();
+        server.SendRawToWatches("{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"EndpointSlice\",\"metadata\":42}}" + end);
+        server.Apply(Slice("web", 8080, Endpoint("10.0.1.1"), Endpoint("10.0.1.2")));
+        Eventually(() => source.SliceLists >= 2, "a re-list after the unreadable event");
+        Eventually(() => Backends(source, "10.96.0.10") == 2, "the state after the re-list");
+        Assert.Contains(log.Lines, l => l.Contains("could not be read"));
+    }
+
     [Fact]
     public void Failed_requests_are_retried_with_backoff_until_the_list_succeeds()
     {
@@ -117,6 +138,7 @@ public sealed class KubernetesSourceTests : IDisposable
         using var source = Start();
         string before = source.ServiceResourceVersion!;
         server.Apply(Node("node-z", "zone-z")); // moves the global version; no service event
+        WatchesOpen();
         server.SendBookmarks();
         Eventually(() => source.ServiceResourceVersion == server.ResourceVersion, "the bookmark's version");
         Assert.NotEqual(before, source.ServiceResourceVersion);

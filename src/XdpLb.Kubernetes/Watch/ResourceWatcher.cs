@@ -37,6 +37,7 @@ public sealed class ResourceWatcher<T> where T : class, IKubernetesObject<V1Obje
     public Task Synced => synced.Task;
 
     public string? ResourceVersion { get; private set; }
+    private DateTime lastList = DateTime.MinValue;
     public int Lists { get; private set; }
 
     public async Task RunAsync(CancellationToken cancel)
@@ -53,10 +54,24 @@ public sealed class ResourceWatcher<T> where T : class, IKubernetesObject<V1Obje
             {
                 return;
             }
-            catch (Exception e) when (IsGone(e))
+            catch (Exception e) when (IsGone(e) || e is LostEventException)
             {
-                log.Warn("kubernetes: resourceVersion too old, re-listing", ("resource", resource), ("resource_version", ResourceVersion));
+                log.Warn(e is LostEventException ? "kubernetes: a watch event could not be read, re-listing" : "kubernetes: resourceVersion too old, re-listing",
+                    ("resource", resource), ("resource_version", ResourceVersion), ("error", Describe(e)));
                 ResourceVersion = null;
+                // client-go backs off between re-lists too: a server that keeps answering 410
+                // must not be listed in a tight loop.
+                if (DateTime.UtcNow - lastList < TimeSpan.FromSeconds(1))
+                {
+                    try
+                    {
+                        await Task.Delay(backoff.Next(), cancel);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
             }
             catch (Exception e)
             {
@@ -77,6 +92,7 @@ public sealed class ResourceWatcher<T> where T : class, IKubernetesObject<V1Obje
 
     private async Task ListAsync(CancellationToken cancel)
     {
+        lastList = DateTime.UtcNow;
         var (items, version) = await list(cancel);
         store.Replace(items);
         ResourceVersion = version ?? "";
@@ -91,8 +107,12 @@ public sealed class ResourceWatcher<T> where T : class, IKubernetesObject<V1Obje
         Exception? failure = null;
         var started = DateTime.UtcNow;
         int events = 0;
-        await foreach (var (type, item) in watch(ResourceVersion!, e => failure ??= e, cancel))
+        await foreach (var (type, item) in Readable(watch(ResourceVersion!, e => failure ??= e, cancel)))
         {
+            // An event that could not be read is lost: resuming after the next one would leave
+            // the store wrong for good, so the store is listed again.
+            if (failure is not null and not KubernetesException)
+                throw new LostEventException(failure);
             events++;
             switch (type)
             {
@@ -109,11 +129,32 @@ public sealed class ResourceWatcher<T> where T : class, IKubernetesObject<V1Obje
             backoff.Reset();
         }
         if (failure is not null)
-            throw failure is KubernetesException ? failure : new IOException($"watch event: {failure.Message}", failure);
+            throw failure is KubernetesException ? failure : new LostEventException(failure);
         // A watch the server ends at once, again and again, must not become a busy loop.
         if (events == 0 && DateTime.UtcNow - started < TimeSpan.FromSeconds(1))
             throw new IOException("the watch ended at once");
     }
+
+    // Some client versions throw on a line that is not JSON instead of reporting it.
+    private static async IAsyncEnumerable<(WatchEventType Type, T Object)> Readable(IAsyncEnumerable<(WatchEventType Type, T Object)> events)
+    {
+        await using var e = events.GetAsyncEnumerator();
+        while (true)
+        {
+            try
+            {
+                if (!await e.MoveNextAsync())
+                    yield break;
+            }
+            catch (System.Text.Json.JsonException json)
+            {
+                throw new LostEventException(json);
+            }
+            yield return e.Current;
+        }
+    }
+
+    private sealed class LostEventException(Exception cause) : Exception($"watch event: {cause.Message}", cause);
 
     private static bool IsGone(Exception e) => e switch
     {
