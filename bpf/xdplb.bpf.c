@@ -176,7 +176,7 @@ static __always_inline struct flow *open_flow(struct xdp_md *ctx, struct packet 
 	 * So is a client from outside the pod ranges on a ClusterIP: its answer would go to it
 	 * straight from the pod's node. */
 	if (!flags && ((svc->flags & SVC_F_MASQ) || lb_addr_equal(&pkt->flow.saddr, &be->addr) ||
-		       ((svc->flags & SVC_F_MASQ_OUTSIDE) && !from_cluster(&pkt->flow.saddr)))) {
+		       ((svc->flags & SVC_F_MASQ_OUTSIDE) && !from_cluster(&pkt->flow.saddr, pkt->flow.family)))) {
 		int opened = masq_open(ctx, &pkt->flow, be, svc, ((pkt->vlan_in & 0xffff) << 16) | state);
 
 		if (opened == MASQ_NO_ROUTE || opened == MASQ_NO_PORT) {

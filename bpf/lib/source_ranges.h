@@ -23,15 +23,17 @@ struct {
 	__type(value, __u8);
 } source_ranges SEC(".maps");
 
-/* The cluster's pod ranges (kube-proxy's clusterCIDR) live in the same trie under an id no
- * service has: a masq-outside-cluster service masquerades clients outside them. */
-#define CLUSTER_CIDRS_ID 0xffffffffu
+/* The cluster's pod ranges (kube-proxy's clusterCIDR) live in the same trie under ids no
+ * service has, one per family (an IPv4 address is the first 4 bytes of lb_addr, so it could
+ * match an IPv6 range's prefix): a masq-outside-cluster service masquerades clients outside. */
+#define CLUSTER_CIDRS_V4_ID 0xffffffffu
+#define CLUSTER_CIDRS_V6_ID 0xfffffffeu
 
-static __always_inline int from_cluster(const struct lb_addr *client)
+static __always_inline int from_cluster(const struct lb_addr *client, __u8 family)
 {
 	struct source_range_key key = {
 		.prefixlen = 32 + 128,
-		.service_id = CLUSTER_CIDRS_ID,
+		.service_id = family == AF_INET6 ? CLUSTER_CIDRS_V6_ID : CLUSTER_CIDRS_V4_ID,
 		.addr = *client,
 	};
 

@@ -52,21 +52,29 @@ public sealed partial class XdpDataplane : IDataplane
     public void SetMasquerade(MasqSettings masq) =>
         program.MasqPorts.Update(0, new MasqPortRange { Min = masq.PortRange.First, Max = masq.PortRange.Last });
 
-    private IReadOnlyList<string> clusterCidrs = [];
-
-    /// <summary>The pods' ranges, in the source-range trie under an id no service has.</summary>
+    /// <summary>
+    /// The pods' ranges, in the source-range trie under ids no service has (one per family).
+    /// Every entry under those ids that is not wanted goes, also those an earlier agent left
+    /// in pinned maps for a clusterCIDR that changed since.
+    /// </summary>
     public void SetClusterCidrs(IReadOnlyList<string> cidrs)
     {
-        foreach (var cidr in cidrs)
-            program.SourceRanges.Update(RangeKey(ClusterCidrsId, cidr), 1);
-        var kept = cidrs.Select(c => RangeKey(ClusterCidrsId, c)).ToHashSet();
-        foreach (var key in clusterCidrs.Select(c => RangeKey(ClusterCidrsId, c)).Where(k => !kept.Contains(k)))
+        var wanted = cidrs.Select(c => ClusterRangeKey(IPNetwork.Parse(c))).ToHashSet();
+        foreach (var key in wanted)
+            program.SourceRanges.Update(key, 1);
+        foreach (var key in program.SourceRanges.Keys().Where(k => k.ServiceId is ClusterCidrsV4Id or ClusterCidrsV6Id && !wanted.Contains(k)))
             program.SourceRanges.Delete(key);
-        clusterCidrs = cidrs;
     }
 
-    /// <summary>bpf/lib/source_ranges.h's CLUSTER_CIDRS_ID: service ids are array indexes, far below it.</summary>
-    private const uint ClusterCidrsId = 0xffffffff;
+    // bpf/lib/source_ranges.h's CLUSTER_CIDRS_V4_ID/_V6_ID: service ids are array indexes, far below them.
+    private const uint ClusterCidrsV4Id = 0xffffffff, ClusterCidrsV6Id = 0xfffffffe;
+
+    private static SourceRangeKey ClusterRangeKey(IPNetwork network) => new()
+    {
+        Prefixlen = 32u + (uint)network.PrefixLength,
+        ServiceId = network.BaseAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? ClusterCidrsV6Id : ClusterCidrsV4Id,
+        Addr = LbAddr.From(network.BaseAddress),
+    };
 
     /// <summary>One past the highest backend id in use: the range counters need to be read for.</summary>
     public uint BackendIdLimit => backendIds.Next;

@@ -90,10 +90,23 @@ public sealed class MasqTests : IDisposable
         Assert.InRange(fromOutside.SourcePort, 40000, 40999);
         Assert.True(fromOutside.IpChecksumValid && fromOutside.L4ChecksumValid);
 
-        // The ranges go: every client is outside now.
+        // The ranges go: every client is outside now, and nothing is left under the cluster's ids.
         dp.Dataplane.SetClusterCidrs([]);
+        Assert.DoesNotContain(dp.Program.SourceRanges.Keys(), k => k.ServiceId >= 0xfffffffe);
         var podAfter = ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, (Syn(pod) with { SourcePort = 33334 }).Build()).Packet);
         Assert.Equal(nodeAddr, podAfter.Source);
+    }
+
+    [Fact]
+    public void AnIPv6ClusterRangeNeverHoldsAnIPv4Client()
+    {
+        var (vip, _, backend, nodeAddr) = Addresses(v6: false);
+        // 32.1.13.184 is 20 01 0d b8: the first bytes of 2001:db8::/64.
+        var client = IPAddress.Parse("32.1.13.184");
+        var service = new Service { Address = vip, Port = 80, MasqueradeOutsideCluster = true, Backends = [new Backend(backend, 8080)] };
+        using var dp = new DataPathHarness(Config(new PortRange(40000, 40999), service) with { ClusterCidrs = ["2001:db8::/64"] });
+        var syn = new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Tcp, SourcePort = 33333, DestPort = 80, Flags = TcpFlags.Syn };
+        Assert.Equal(nodeAddr, ParsedPacket.Parse(node.TestRun(dp.Program.Ingress, syn.Build()).Packet).Source);
     }
 
     [Theory]
