@@ -58,4 +58,14 @@ public class GracefulTerminationTests
         Assert.Equal([A, B], result.Services[0].Backends);
         Assert.Empty(graceful.Draining);
     }
+
+    [Fact]
+    public void Draining_that_would_pass_the_backend_limit_is_not_kept()
+    {
+        var applied = Applied(Svc(Protocol.Tcp, A, B));
+        var desired = new LbConfig { Services = [Svc(Protocol.Tcp, A)], Limits = new Limits(Backends: 1) };
+        var graceful = new GracefulTermination();
+        Assert.Equal([A], graceful.Apply(desired, applied, (_, _) => 9).Services[0].Backends);
+        Assert.Empty(graceful.Draining);
+    }
 }

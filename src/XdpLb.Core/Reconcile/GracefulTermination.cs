@@ -22,6 +22,7 @@ public sealed class GracefulTermination
     {
         var next = new Dictionary<ServiceKey, IReadOnlyList<Backend>>();
         var services = new List<Service>(desired.Services.Count);
+        long backends = desired.Services.Sum(s => (long)s.Backends.Count);
         foreach (var service in desired.Services)
         {
             if (service.Key is not { } key || service.Protocol != Protocol.Tcp || !applied.TryGetValue(key, out var current))
@@ -43,8 +44,17 @@ public sealed class GracefulTermination
                 services.Add(service);
                 continue;
             }
+            var draining = service with { Backends = [.. service.Backends, .. kept] };
+            // Draining never takes the dataplane past its limits: a sync that fails there
+            // would hold back every other change until the drain ends. Then they go at once.
+            if (backends + kept.Count > desired.Limits.Backends || Config.ConfigValidator.ValidateService(draining).Count > 0)
+            {
+                services.Add(service);
+                continue;
+            }
+            backends += kept.Count;
             next[key] = kept;
-            services.Add(service with { Backends = [.. service.Backends, .. kept] });
+            services.Add(draining);
         }
         draining = next;
         return desired with { Services = services };
