@@ -209,6 +209,18 @@ internal static class RunCommand
         }
         using var _ = client;
         var host = new IpvsHost(new HostCommands());
+        if (source is KubernetesStateSource { Settings.StrictArp: true })
+        {
+            try
+            {
+                host.SetStrictArp();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Log.Warn("ipvs.strictARP: the ARP sysctls cannot be written here (a pod's /proc/sys is read-only): " +
+                    "set net.ipv4.conf.all.arp_ignore=1 and arp_announce=2 on the node", ("error", e.Message));
+            }
+        }
         var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, RunOptions.IpvsStateFile));
         var runtime = new IpvsRuntime(dataplane);
         metrics.SetDataplane("ipvs");

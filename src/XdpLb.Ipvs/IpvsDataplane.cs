@@ -36,7 +36,7 @@ public sealed class IpvsDataplane : IDataplane
     public void SetMasquerade(MasqSettings masq)
     {
         masqPorts = masq.PortRange;
-        host.ApplyRules(applied.Values, masqPorts, clusterCidrs);
+        RefreshHost();
     }
 
     private IReadOnlyList<string> clusterCidrs = [];
@@ -44,7 +44,7 @@ public sealed class IpvsDataplane : IDataplane
     public void SetClusterCidrs(IReadOnlyList<string> cidrs)
     {
         clusterCidrs = cidrs;
-        host.ApplyRules(applied.Values, masqPorts, clusterCidrs);
+        RefreshHost();
     }
 
     public void ApplyService(Service service)
@@ -159,8 +159,9 @@ public sealed class IpvsDataplane : IDataplane
         var local = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
             .Where(i => i.Name != host.DummyInterface)
             .SelectMany(i => i.GetIPProperties().UnicastAddresses.Select(u => u.Address)).ToHashSet();
-        host.BindAddresses(applied.Keys.Select(k => k.Address).Where(a => !local.Contains(a)).ToHashSet());
-        host.ApplyRules(applied.Values, masqPorts, clusterCidrs);
+        var bound = applied.Keys.Select(k => k.Address).Where(a => !local.Contains(a)).ToHashSet();
+        host.BindAddresses(bound);
+        host.ApplyRules(applied.Values, masqPorts, clusterCidrs, bound);
     }
 
     private static bool SameKey(IpvsService a, IpvsService b) => a.Protocol == b.Protocol && a.Port == b.Port && a.Address.Equals(b.Address);

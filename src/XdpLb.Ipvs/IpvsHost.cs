@@ -38,6 +38,16 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
         commands.Run("ip", "link", "set", DummyInterface, "up");
     }
 
+    /// <summary>
+    /// kube-proxy's ipvs.strictARP: the node answers ARP only for addresses of the interface
+    /// asked on, so the VIPs on the dummy interface are left to whoever announces them (MetalLB).
+    /// </summary>
+    public void SetStrictArp()
+    {
+        commands.WriteSysctl("net.ipv4.conf.all.arp_ignore", "1");
+        commands.WriteSysctl("net.ipv4.conf.all.arp_announce", "2");
+    }
+
     private bool InterfaceExists() => Directory.Exists($"/sys/class/net/{DummyInterface}");
 
     /// <summary>Binds exactly these addresses to the dummy interface (adds the missing, removes the rest).</summary>
@@ -65,18 +75,33 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
     }
 
     /// <summary>The nftables table for these services, replaced as a whole in one transaction.</summary>
-    public void ApplyRules(IEnumerable<Service> services, PortRange masqPorts, IReadOnlyList<string>? clusterCidrs = null) =>
-        commands.Run("nft", ["-f", "-"], Ruleset(services, masqPorts, clusterCidrs ?? []));
+    public void ApplyRules(IEnumerable<Service> services, PortRange masqPorts, IReadOnlyList<string>? clusterCidrs = null,
+        IReadOnlySet<IPAddress>? bound = null) =>
+        commands.Run("nft", ["-f", "-"], Ruleset(services, masqPorts, clusterCidrs ?? [], bound));
 
-    internal static string Ruleset(IEnumerable<Service> services, PortRange masqPorts, IReadOnlyList<string>? clusterCidrs = null)
+    /// <param name="bound">The VIPs on the dummy interface: new connections to them on any other port are refused.</param>
+    internal static string Ruleset(IEnumerable<Service> services, PortRange masqPorts, IReadOnlyList<string>? clusterCidrs = null,
+        IReadOnlySet<IPAddress>? bound = null)
     {
         clusterCidrs ??= [];
+        bound ??= new HashSet<IPAddress>();
+        var localMarks = new StringBuilder();
+        var servedPorts = new List<ServiceKey>();
         var marks = new StringBuilder();
         var filters = new StringBuilder();
         var loopback = new StringBuilder();
         foreach (var s in services.Where(s => s.Key is not null).OrderBy(s => s.Key!.ToString(), StringComparer.Ordinal))
         {
             string match = Match(s.Key!);
+            servedPorts.Add(s.Key!);
+            // The node reaching a service from the VIP itself (the source the kernel picks for a
+            // VIP on the dummy interface): unSNATed, the answer would stay on the backend's node
+            // (kube-proxy's KUBE-CLUSTER-IP src,dst rule).
+            if (s.Forwarding == Forwarding.Nat && bound.Contains(s.Key!.Address))
+            {
+                string f = s.Key.Address.AddressFamily == AddressFamily.InterNetworkV6 ? "ip6" : "ip";
+                localMarks.Append($"        {f} saddr {s.Key.Address} ").Append(match).Append($" meta mark set meta mark | 0x{MasqMark:x}\n");
+            }
             if (s.Forwarding == Forwarding.Masq)
                 marks.Append("        ").Append(match).Append($" meta mark set meta mark | 0x{MasqMark:x}\n");
             // kube-proxy's local-traffic detector: ClusterIP traffic from outside the pod ranges.
@@ -116,7 +141,10 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
             {{marks}}    }
                 chain mark_masq_local {
                     type route hook output priority -110; policy accept;
-            {{marks}}    }
+            {{marks}}{{localMarks}}    }
+                chain filter_vips {
+                    type filter hook input priority filter; policy accept;
+            {{VipFilter(bound, servedPorts)}}    }
                 chain masq_postrouting {
                     type nat hook postrouting priority srcnat; policy accept;
                     meta mark & 0x{{MasqMark:x}} == 0x{{MasqMark:x}} meta l4proto { tcp, udp, sctp } meta mark set meta mark & 0x{{~MasqMark:x}} masquerade to :{{masqPorts.First}}-{{masqPorts.Last}}
@@ -125,6 +153,30 @@ public sealed class IpvsHost(HostCommands commands, string dummyInterface = Ipvs
             }
 
             """;
+    }
+
+    /// <summary>
+    /// kube-proxy's KUBE-IPVS-FILTER (#72236): a VIP on the dummy interface is a local address,
+    /// so without this every port of the node (kubelet, sshd) would answer on every ClusterIP.
+    /// New connections to a bound VIP on a port that is no virtual server of it are refused
+    /// (this runs before IPVS takes its own at LOCAL_IN).
+    /// </summary>
+    private static string VipFilter(IReadOnlySet<IPAddress> bound, IReadOnlyList<ServiceKey> served)
+    {
+        var rules = new StringBuilder();
+        foreach (var (family, type) in new[] { (AddressFamily.InterNetwork, "ip"), (AddressFamily.InterNetworkV6, "ip6") })
+        {
+            var vips = bound.Where(a => a.AddressFamily == family).Select(a => a.ToString()).Order(StringComparer.Ordinal).ToList();
+            if (vips.Count == 0)
+                continue;
+            var ports = served.Where(k => k.Address.AddressFamily == family && bound.Contains(k.Address))
+                .Select(k => $"{k.Address} . {Names.Of(k.Protocol)} . {k.Port}").Order(StringComparer.Ordinal).ToList();
+            rules.Append($"        {type} daddr {{ {string.Join(", ", vips)} }} ct state new");
+            if (ports.Count > 0)
+                rules.Append($" {type} daddr . meta l4proto . th dport != {{ {string.Join(", ", ports)} }}");
+            rules.Append(" reject\n");
+        }
+        return rules.ToString();
     }
 
     private static string Match(ServiceKey k)

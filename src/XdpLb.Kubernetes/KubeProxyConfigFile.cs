@@ -79,6 +79,12 @@ public static class KubeProxyConfigFile
         if (mode is not ("" or "ipvs"))
             warnings.Add($"mode is \"{mode}\": xdplb implements kube-proxy's ipvs mode and reads the ipvs settings of this file");
 
+        // kube-proxy tells pod traffic from other traffic by clusterCIDR unless told otherwise;
+        // xdplb only by clusterCIDR.
+        string detectLocal = Text(r, fields, "detectLocalMode") ?? "";
+        if (detectLocal is not ("" or "ClusterCIDR"))
+            warnings.Add($"detectLocalMode is \"{detectLocal}\": xdplb tells pod traffic by clusterCIDR only; ClusterIP traffic from outside clusterCIDR is masqueraded");
+
         var ipvs = Section(r, fields, "ipvs", IpvsFields);
         var settings = new ProxySettings();
         var (scheduler, flags) = ReadScheduler(r, ipvs);
@@ -89,6 +95,7 @@ public static class KubeProxyConfigFile
             Sync = ReadSync(r, ipvs, fields, settings.Sync),
             Timeouts = ReadTimeouts(r, ipvs, settings.Timeouts),
             ExcludeCidrs = ipvs.TryGetValue("excludeCIDRs", out var ex) ? CidrList(r, ex, "ipvs.excludeCIDRs") : [],
+            StrictArp = ipvs.TryGetValue("strictARP", out var sa) && (r.Boolean(sa, "ipvs.strictARP") ?? false),
             ClusterCidrs = ReadClusterCidrs(r, fields),
             MasqueradeAll = ReadMasqueradeAll(r, fields, mode),
             HostnameOverride = Text(r, fields, "hostnameOverride")?.Trim().ToLowerInvariant() is { Length: > 0 } host ? host : null,

@@ -26,6 +26,8 @@ public sealed record ProxySettings
     /// <summary>nodePortAddresses: ["primary"]: only the node's primary addresses (Node.status.addresses).</summary>
     public bool NodePortPrimaryOnly { get; init; }
     public bool MasqueradeAll { get; init; }
+    /// <summary>ipvs.strictARP: the node does not answer ARP for the VIPs bound to the IPVS dummy interface (MetalLB L2 needs it).</summary>
+    public bool StrictArp { get; init; }
     public string? HostnameOverride { get; init; }
     /// <summary>healthzBindAddress (default 0.0.0.0:10256).</summary>
     public IPEndPoint? HealthzBindAddress { get; init; }

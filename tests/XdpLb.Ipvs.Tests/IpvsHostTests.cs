@@ -47,6 +47,21 @@ public sealed class IpvsHostTests
     }
 
     [Fact]
+    public void NewConnectionsToABoundVipOnAPortNoServiceHasAreRefused()
+    {
+        var web = new Service { Address = IPAddress.Parse("10.96.0.10"), Port = 80 };
+        var dns = new Service { Address = IPAddress.Parse("10.96.0.10"), Port = 53, Protocol = Protocol.Udp };
+        var nodePort = new Service { Address = IPAddress.Parse("192.168.1.10"), Port = 30080, Forwarding = Forwarding.Masq };
+
+        string rules = IpvsHost.Ruleset([web, dns, nodePort], new PortRange(), [], new HashSet<IPAddress> { IPAddress.Parse("10.96.0.10") });
+
+        Assert.Contains("ip daddr { 10.96.0.10 } ct state new ip daddr . meta l4proto . th dport != { 10.96.0.10 . tcp . 80, 10.96.0.10 . udp . 53 } reject", rules);
+        Assert.DoesNotContain("192.168.1.10 } ct state", rules); // the node's own address is not filtered
+        // The node reaching its nat service from the VIP itself is masqueraded.
+        Assert.Contains("ip saddr 10.96.0.10 ip daddr 10.96.0.10 tcp dport 80 meta mark set meta mark | 0x4000", rules);
+    }
+
+    [Fact]
     public void ABackendReachingItsOwnServiceIsMasqueraded()
     {
         var nat = new Service { Address = IPAddress.Parse("10.96.0.10"), Port = 80, Backends = [new Backend(IPAddress.Parse("10.0.11.2"), 8080)] };
@@ -90,7 +105,8 @@ public sealed class IpvsHostTests
         try
         {
             // --check: parsed and validated by the kernel's nf_tables, nothing committed.
-            commands.Run("ip", ["netns", "exec", ns, "nft", "--check", "-f", "-"], IpvsHost.Ruleset(services, new PortRange(), ["10.244.0.0/16"]));
+            commands.Run("ip", ["netns", "exec", ns, "nft", "--check", "-f", "-"], IpvsHost.Ruleset(services, new PortRange(), ["10.244.0.0/16"],
+                new HashSet<IPAddress> { IPAddress.Parse("10.96.0.11"), IPAddress.Parse("10.96.0.13"), IPAddress.Parse("fd00:96::10") }));
         }
         finally
         {

@@ -331,6 +331,23 @@ public class KubeProxyConfigFileTests
         Assert.Contains($"\"{mode}\"", warning);
     }
 
+    [Theory]
+    [InlineData("NodeCIDR")]
+    [InlineData("InterfaceNamePrefix")]
+    public void A_local_traffic_detector_other_than_clusterCIDR_is_a_warning(string detector)
+    {
+        var settings = KubeProxyConfigFile.Parse(Minimal + $"detectLocalMode: {detector}\n", "f");
+        Assert.Contains($"\"{detector}\"", Assert.Single(settings.Warnings));
+        Assert.Empty(KubeProxyConfigFile.Parse(Minimal + "detectLocalMode: ClusterCIDR\n", "f").Warnings);
+    }
+
+    [Fact]
+    public void Strict_ARP_is_read()
+    {
+        Assert.True(KubeProxyConfigFile.Parse(Minimal + "ipvs:\n  strictARP: true\n", "f").StrictArp);
+        Assert.False(KubeProxyConfigFile.Parse(Minimal, "f").StrictArp);
+    }
+
     [Fact]
     public void Masquerade_all_is_read_from_the_section_of_the_mode_as_kube_proxy_converts_it()
     {

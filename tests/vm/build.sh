@@ -17,6 +17,8 @@ MODULES=(ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_v
          ip_vs_sed ip_vs_nq ip_vs_mh ip_vs_fo ip_vs_ovf
          veth dummy 8021q ipip ip6_tunnel tunnel4 tunnel6 sctp
          nf_conntrack nf_nat nfnetlink nf_tables nft_masq nft_nat nft_chain_nat nft_ct nft_compat
+         nft_reject nft_reject_inet nf_reject_ipv4 nf_reject_ipv6 ip6_tables ip6table_filter ip6table_nat
+         iptable_mangle ip6table_mangle
          nf_conntrack_netlink ip_tables iptable_filter iptable_nat xt_MASQUERADE xt_conntrack
          xt_addrtype xt_comment xt_mark xt_ipvs ip_set ip_set_hash_ip ip_set_hash_ipport
          ip_set_hash_ipportip ip_set_hash_ipportnet ip_set_hash_net ip_set_bitmap_port xt_set
