@@ -18,6 +18,8 @@ public sealed class IpvsDataplane : IDataplane
     private readonly string stateFile;
     private readonly Dictionary<ServiceKey, Service> applied = new();
     private PortRange masqPorts = new();
+    // The dummy's addresses and the nftables table cover every service: refreshed once per sync (EndSync).
+    private bool hostStale;
 
     public IpvsDataplane(IpvsClient client, IpvsHost host, string stateFile)
     {
@@ -81,7 +83,7 @@ public sealed class IpvsDataplane : IDataplane
             else if (!IpvsMapping.SameDestination(now, d))
                 client.UpdateDestination(vs, d);
         }
-        RefreshHost();
+        hostStale = true;
     }
 
     public void RemoveService(ServiceKey key)
@@ -98,7 +100,7 @@ public sealed class IpvsDataplane : IDataplane
         }
         applied.Remove(key);
         Save();
-        RefreshHost();
+        hostStale = true;
     }
 
     /// <summary>A backend's ActiveConn + InActConn as the kernel counts them (graceful termination waits for 0).</summary>
@@ -150,6 +152,14 @@ public sealed class IpvsDataplane : IDataplane
         host.Remove();
         if (applied.Count == 0 && File.Exists(stateFile))
             File.Delete(stateFile);
+    }
+
+    public void EndSync()
+    {
+        if (!hostStale)
+            return;
+        RefreshHost();
+        hostStale = false;
     }
 
     private void RefreshHost()

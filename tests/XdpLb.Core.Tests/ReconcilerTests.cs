@@ -13,6 +13,8 @@ public sealed class ReconcilerTests
         public List<string> Calls { get; } = [];
         public List<ServiceKey> Drifted { get; } = [];
         public IReadOnlyDictionary<ServiceKey, Service> Applied => services;
+        public ServiceKey? FailOn { get; set; }
+        public List<int> EndSyncs { get; } = []; // the number of calls made before each EndSync
 
         public void SetTimeouts(Timeouts timeouts) => Calls.Add($"timeouts {timeouts.Tcp}/{timeouts.TcpFin}/{timeouts.Udp}");
 
@@ -26,6 +28,8 @@ public sealed class ReconcilerTests
 
         public void ApplyService(Service service)
         {
+            if (service.Key == FailOn)
+                throw new InvalidOperationException($"apply {service.Key} failed");
             services[service.Key!] = service;
             Calls.Add($"apply {service.Key}");
         }
@@ -37,6 +41,8 @@ public sealed class ReconcilerTests
         }
 
         public IReadOnlyList<ServiceKey> FindDrift() => Drifted;
+
+        public void EndSync() => EndSyncs.Add(Calls.Count);
     }
 
     private static Service Web(int n, params string[] backends) => new()
@@ -58,6 +64,30 @@ public sealed class ReconcilerTests
 
         Assert.Equal(["timeouts 900/120/300", "masq 32768-60999", "apply 10.96.0.1:80/tcp", "apply 10.96.0.2:80/tcp"], dp.Calls);
         Assert.Equal(2, result.Added.Count);
+    }
+
+    [Fact]
+    public void ASyncEndsOnceAfterAllItsChanges()
+    {
+        var dp = new RecordingDataplane();
+        var reconciler = new Reconciler(dp);
+
+        reconciler.Sync(Config(Web(1, "10.0.0.1"), Web(2, "10.0.0.2"), Web(3, "10.0.0.3")), full: false);
+        reconciler.Sync(Config(Web(1, "10.0.0.1")), full: true);
+
+        Assert.Equal(7, dp.Calls.Count);
+        Assert.Equal([5, 7], dp.EndSyncs);
+    }
+
+    [Fact]
+    public void ASyncThatFailsStillEndsForWhatItChanged()
+    {
+        var dp = new RecordingDataplane { FailOn = Web(2).Key };
+
+        Assert.Throws<InvalidOperationException>(() => new Reconciler(dp).Sync(Config(Web(1, "10.0.0.1"), Web(2, "10.0.0.2")), full: false));
+
+        Assert.Equal("apply 10.96.0.1:80/tcp", dp.Calls[^1]);
+        Assert.Equal([dp.Calls.Count], dp.EndSyncs);
     }
 
     [Fact]

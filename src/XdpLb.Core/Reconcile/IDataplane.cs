@@ -26,4 +26,13 @@ public interface IDataplane
 
     /// <summary>The applied services whose kernel state no longer matches what was applied (drift).</summary>
     IReadOnlyList<ServiceKey> FindDrift();
+
+    /// <summary>
+    /// After a sync's changes, also when one failed: state kept for all services together
+    /// (IPVS: the VIPs on the dummy interface, the nftables table) is brought up to date once
+    /// per sync, not once per service, which would make a sync of N services cost N².
+    /// </summary>
+    void EndSync()
+    {
+    }
 }

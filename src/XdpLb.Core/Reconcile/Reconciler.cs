@@ -47,6 +47,21 @@ public sealed class Reconciler(IDataplane dataplane)
         var removed = applied.Keys.Where(k => !wanted.ContainsKey(k)).ToList();
         var added = new List<ServiceKey>();
         var updated = new List<ServiceKey>();
+        var repaired = new List<ServiceKey>();
+        try
+        {
+            Apply(wanted, applied, removed, added, updated, repaired, full);
+        }
+        finally
+        {
+            dataplane.EndSync();
+        }
+        return new SyncResult(added, updated, removed, repaired);
+    }
+
+    private void Apply(Dictionary<ServiceKey, Service> wanted, IReadOnlyDictionary<ServiceKey, Service> applied, List<ServiceKey> removed,
+        List<ServiceKey> added, List<ServiceKey> updated, List<ServiceKey> repaired, bool full)
+    {
         foreach (var key in removed)
             dataplane.RemoveService(key);
         foreach (var (key, service) in wanted)
@@ -63,7 +78,6 @@ public sealed class Reconciler(IDataplane dataplane)
             }
         }
 
-        var repaired = new List<ServiceKey>();
         if (full)
         {
             foreach (var key in dataplane.FindDrift())
@@ -74,6 +88,5 @@ public sealed class Reconciler(IDataplane dataplane)
                 repaired.Add(key);
             }
         }
-        return new SyncResult(added, updated, removed, repaired);
     }
 }
