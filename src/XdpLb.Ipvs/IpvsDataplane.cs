@@ -38,7 +38,7 @@ public sealed class IpvsDataplane : IDataplane
     public void SetMasquerade(MasqSettings masq)
     {
         masqPorts = masq.PortRange;
-        RefreshHost();
+        hostStale = true;
     }
 
     private IReadOnlyList<string> clusterCidrs = [];
@@ -46,7 +46,7 @@ public sealed class IpvsDataplane : IDataplane
     public void SetClusterCidrs(IReadOnlyList<string> cidrs)
     {
         clusterCidrs = cidrs;
-        RefreshHost();
+        hostStale = true;
     }
 
     public void ApplyService(Service service)
