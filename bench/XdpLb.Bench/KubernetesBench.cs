@@ -43,11 +43,11 @@ internal static class KubernetesBench
         var file = new List<RunFigures>();
         var kube = new List<RunFigures>();
         // Sources take turns, so that the machine's load is shared between them.
-        foreach (var (text, value, changes) in Runs)
+        foreach (var (run, (text, value, changes)) in Runs.Index())
         {
-            file.Add(Measure(agent, config, value, changes, node => new ConfigFileSource(node, config, text)));
+            file.Add(Measure(agent, config, value, changes, $"file-{run + 1}", node => new ConfigFileSource(node, config, text)));
             Console.Error.WriteLine($"config file, minSyncPeriod {text}: {Describe(file[^1])}");
-            kube.Add(Measure(agent, config, value, changes, node => new FakeClusterSource(node, config, text)));
+            kube.Add(Measure(agent, config, value, changes, $"kubernetes-{run + 1}", node => new FakeClusterSource(node, config, text)));
             Console.Error.WriteLine($"kubernetes, minSyncPeriod {text}: {Describe(kube[^1])}");
         }
 
@@ -81,7 +81,8 @@ internal static class KubernetesBench
     }
 
     /// <summary>One agent run on a fresh node: its full sync and RSS, then the changes, isolated and in a burst.</summary>
-    private static RunFigures Measure(string agentPath, LbConfig config, TimeSpan minSyncPeriod, bool changes, Func<ScratchNode, IBenchSource> open)
+    private static RunFigures Measure(string agentPath, LbConfig config, TimeSpan minSyncPeriod, bool changes, string name,
+        Func<ScratchNode, IBenchSource> open)
     {
         using var node = new ScratchNode("xkbench" + Environment.ProcessId);
         using var source = open(node);
@@ -101,7 +102,7 @@ internal static class KubernetesBench
         }
         agent.Stop();
         if (Environment.GetEnvironmentVariable("BENCH_LOG_DIR") is { Length: > 0 } logs)
-            agent.SaveLog(Path.Combine(logs, $"{source.GetType().Name}-{minSyncPeriod.TotalMilliseconds}ms.log"));
+            agent.SaveLog(Path.Combine(logs, $"{name}.log"));
         return new RunFigures((full.Time - agent.Started).TotalSeconds, Seconds(full), (ready.Time - agent.Started).TotalSeconds, rss,
             int.Parse(full.Field("added") ?? "0", CultureInfo.InvariantCulture), isolated.Figures, burst.Figures);
     }
