@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench: benchmarks that are too long or too noisy for make test (BPF fast path,
-# control plane, throughput through network namespaces). Results go to
+# control plane, the Kubernetes source, throughput through network namespaces). Results go to
 # bench/README.md by hand, with the command that produced them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,10 @@ dotnet run --project bench/XdpLb.Bench -c Release --no-build -- fast-path bpf/bu
 echo
 echo "== control plane"
 dotnet run --project bench/XdpLb.Bench -c Release --no-build -- control-plane "$PWD/bin/xdplb" "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}"
+echo
+echo "== Kubernetes source (fake API server) beside the config file"
+# Full sync and one-EndpointSlice change latency of `xdplb run --kubernetes`, each agent in a netns of its own.
+dotnet run --project bench/XdpLb.Bench -c Release --no-build -- kubernetes "$PWD/bin/xdplb" "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}"
 echo
 echo "== throughput (veth, native XDP)"
 # Packets per second through an lb netns: xdplb, kube-proxy's iptables and nftables rule sets,
