@@ -23,6 +23,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     private ServiceHealthServers? serviceHealth;
     private Action? changed;
     private HashSet<string> reported = [];
+    private readonly TranslationCache cache = new();
     // Changes seen, and how many of them the last Load included: a change that arrives while
     // the agent starts (before Watch) must still be applied, and health stays pending until it is.
     private long changes;
@@ -108,7 +109,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     {
         loadedChanges = Interlocked.Read(ref changes);
         var (config, result) = KubernetesDesiredState.Build(source.Snapshot(), source.NodeName, source.Node, settings, localAddresses(),
-            nodeConfig.Limits, sctpSupported: dataplane != "xdp");
+            nodeConfig.Limits, sctpSupported: dataplane != "xdp", cache);
         config = config with { Masq = nodeConfig.Masq };
         LastResult = result;
         health.SetNodeEligible(source.Node is not { } node || NodeEligibility.IsEligible(node));

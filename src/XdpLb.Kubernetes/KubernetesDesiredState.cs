@@ -8,12 +8,14 @@ namespace XdpLb.Kubernetes;
 /// <summary>The desired state of Core built from what the watches hold now.</summary>
 public static class KubernetesDesiredState
 {
+    /// <param name="cache">Keeps each service's translation between builds (the agent's); null translates everything.</param>
     public static (LbConfig Config, TranslationResult Result) Build(ClusterSnapshot snapshot, string nodeName, V1Node? node,
-        ProxySettings settings, IReadOnlyList<IPAddress> localAddresses, Limits limits, bool sctpSupported)
+        ProxySettings settings, IReadOnlyList<IPAddress> localAddresses, Limits limits, bool sctpSupported, TranslationCache? cache = null)
     {
         var context = new NodeContext(nodeName, NodeAddressing.NodePortAddresses(localAddresses, settings, node),
             node?.Labels() is { } labels && labels.TryGetValue(NodeAddressing.ZoneLabel, out var zone) ? zone : null);
-        var result = WithinLimits(ServiceTranslator.Translate(snapshot, context, settings, sctpSupported), limits);
+        var result = WithinLimits(cache?.Translate(snapshot, context, settings, sctpSupported)
+            ?? ServiceTranslator.Translate(snapshot, context, settings, sctpSupported), limits);
         var config = new LbConfig
         {
             Timeouts = settings.Timeouts,

@@ -9,6 +9,9 @@ public sealed record ClusterSnapshot(
 {
     public const string ServiceNameLabel = "kubernetes.io/service-name";
 
+    public IReadOnlyList<V1EndpointSlice> SlicesOf(V1Service service) =>
+        SlicesByService.GetValueOrDefault(new ServiceName(service.Namespace() ?? "", service.Name() ?? "")) ?? [];
+
     public static ClusterSnapshot Of(IEnumerable<V1Service> services, IEnumerable<V1EndpointSlice> slices) => new(
         services.OrderBy(s => s.Namespace(), StringComparer.Ordinal).ThenBy(s => s.Name(), StringComparer.Ordinal).ToList(),
         slices.Where(s => s.Labels()?.ContainsKey(ServiceNameLabel) == true)

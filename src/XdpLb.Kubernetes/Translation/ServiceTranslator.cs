@@ -19,27 +19,55 @@ public static class ServiceTranslator
     public const string ServiceProxyNameLabel = "service.kubernetes.io/service-proxy-name";
     public const uint DefaultAffinitySeconds = 10800;
 
-    public static TranslationResult Translate(ClusterSnapshot snapshot, NodeContext node, ProxySettings settings, bool sctpSupported = true)
+    public static TranslationResult Translate(ClusterSnapshot snapshot, NodeContext node, ProxySettings settings, bool sctpSupported = true) =>
+        Merge(snapshot.Services.Select(svc => TranslateOne(svc, snapshot.SlicesOf(svc), node, settings, sctpSupported)));
+
+    /// <summary>
+    /// All services' virtual servers in order; an address:port:protocol a service earlier in
+    /// namespace/name order already has is left out, named.
+    /// </summary>
+    public static TranslationResult Merge(IEnumerable<ServiceTranslation> translations)
     {
         var services = new List<Service>();
         var seen = new Dictionary<ServiceKey, string>();
         var health = new List<HealthCheck>();
         var skipped = new List<string>();
         var problems = new List<string>();
-        // kube-proxy counts services (namespace/name), not their ports.
-        var noLocalInternal = new HashSet<ServiceName>();
-        var noLocalExternal = new HashSet<ServiceName>();
-
-        foreach (var svc in snapshot.Services)
+        int noLocalInternal = 0, noLocalExternal = 0;
+        foreach (var t in translations)
         {
-            var name = new ServiceName(svc.Namespace() ?? "", svc.Name() ?? "");
+            skipped.AddRange(t.Skipped);
+            problems.AddRange(t.Problems);
+            if (t.Health is { } h)
+                health.Add(h);
+            // kube-proxy counts services (namespace/name), not their ports.
+            noLocalInternal += t.NoLocalInternal ? 1 : 0;
+            noLocalExternal += t.NoLocalExternal ? 1 : 0;
+            foreach (var (kind, service) in t.VirtualServers)
+            {
+                if (seen.TryAdd(service.Key!, service.Name!))
+                    services.Add(service);
+                else
+                    problems.Add($"service {service.Name} ({kind}): {service.Key} is already served for {seen[service.Key!]}; this one is left out");
+            }
+        }
+        return new TranslationResult(services, health, skipped, problems, noLocalInternal, noLocalExternal);
+    }
+
+    /// <summary>One Service with its EndpointSlices: what it depends on, and nothing else (so it can be cached).</summary>
+    public static ServiceTranslation TranslateOne(V1Service svc, IReadOnlyList<V1EndpointSlice> slices, NodeContext node, ProxySettings settings,
+        bool sctpSupported)
+    {
+        var name = new ServiceName(svc.Namespace() ?? "", svc.Name() ?? "");
+        var servers = new List<(string Kind, Service Service)>();
+        HealthCheck? health = null;
+        var skipped = new List<string>();
+        var problems = new List<string>();
+        bool noLocalInternal = false, noLocalExternal = false;
+        {
             string? why = SkipReason(svc);
             if (why is not null)
-            {
-                skipped.Add($"service {name}: {why}");
-                continue;
-            }
-            var slices = snapshot.SlicesByService.GetValueOrDefault(name) ?? [];
+                return new ServiceTranslation(name, [], null, [$"service {name}: {why}"], [], false, false);
             var spec = svc.Spec;
             bool internalLocal = spec.InternalTrafficPolicy == "Local";
             bool externalLocal = spec.ExternalTrafficPolicy == "Local" && HasExternal(svc);
@@ -90,9 +118,9 @@ public static class ServiceTranslator
                 var internalSet = !internalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
                 var externalSet = !portExternalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
                 if (internalLocal && categories.Local.Count == 0 && categories.HasAny)
-                    noLocalInternal.Add(name);
+                    noLocalInternal = true;
                 if (portExternalLocal && categories.Local.Count == 0 && categories.HasAny)
-                    noLocalExternal.Add(name);
+                    noLocalExternal = true;
 
                 var template = new Service
                 {
@@ -121,12 +149,7 @@ public static class ServiceTranslator
                         problems.AddRange(errors.Select(e => $"service {portLabel} ({kind}): {e}"));
                         return;
                     }
-                    if (!seen.TryAdd(service.Key!, portLabel))
-                    {
-                        problems.Add($"service {portLabel} ({kind}): {service.Key} is already served for {seen[service.Key!]}; this one is left out");
-                        return;
-                    }
-                    services.Add(service);
+                    servers.Add((kind, service));
                 }
 
                 var clusterForwarding = settings.MasqueradeAll ? Forwarding.Masq : Forwarding.Nat;
@@ -149,9 +172,9 @@ public static class ServiceTranslator
             }
 
             if (externalLocal && spec.HealthCheckNodePort is int hc and > 0 and <= 65535)
-                health.Add(new HealthCheck(name, (ushort)hc, localReady.Count));
+                health = new HealthCheck(name, (ushort)hc, localReady.Count);
         }
-        return new TranslationResult(services, health, skipped, problems, noLocalInternal.Count, noLocalExternal.Count);
+        return new ServiceTranslation(name, servers, health, skipped, problems, noLocalInternal, noLocalExternal);
     }
 
     /// <summary>kube-proxy's ShouldSkipService, and services another proxy implements.</summary>

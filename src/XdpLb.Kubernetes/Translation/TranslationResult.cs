@@ -17,3 +17,13 @@ public sealed record TranslationResult(
     IReadOnlyList<string> Problems,
     int NoLocalEndpointsInternal,
     int NoLocalEndpointsExternal);
+
+/// <summary>What one Service gives: its virtual servers (with the kind of address each is on), and what was left out.</summary>
+public sealed record ServiceTranslation(
+    ServiceName Name,
+    IReadOnlyList<(string Kind, Service Service)> VirtualServers,
+    HealthCheck? Health,
+    IReadOnlyList<string> Skipped,
+    IReadOnlyList<string> Problems,
+    bool NoLocalInternal,
+    bool NoLocalExternal);
