@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 using XdpLb.Api;
+using XdpLb.Api.Controller;
 
 namespace XdpLb.Agent;
 
@@ -25,7 +26,7 @@ internal sealed class AgentHost : IAsyncDisposable
         this.socketPath = socketPath;
     }
 
-    public static async Task<AgentHost> StartAsync(string socketPath, IPEndPoint metricsEndpoint, IAgentView view, AgentMetrics metrics,
+    public static async Task<AgentHost> StartAsync(string socketPath, IPEndPoint metricsEndpoint, IAgentView view, DeclaredServices declared, AgentMetrics metrics,
         Func<bool> healthy, Func<bool> ready)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(socketPath))!);
@@ -45,9 +46,11 @@ internal sealed class AgentHost : IAsyncDisposable
             ? Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy()
             : Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Unhealthy("the last sync failed"));
         builder.Services.AddSingleton(view);
+        builder.Services.AddSingleton(declared);
 
         var app = builder.Build();
         app.MapGrpcService<AgentService>();
+        app.MapGrpcService<ControllerService>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         app.MapMetrics("/metrics", metrics.Registry);

@@ -22,7 +22,9 @@ internal static class RunCommand
             throw new UsageException($"--bpf-pin-dir {options.BpfPinDir} is not on a BPF filesystem ({probed} is not bpffs): " +
                 "mount one first (mount -t bpf bpf /sys/fs/bpf), so that maps and links outlive the agent");
         var metrics = new AgentMetrics();
-        using var source = OpenSource(ref options, metrics);
+        // The API's services are read before the first sync, so that a restart never withdraws one.
+        var declared = OpenDeclared(options);
+        using var source = new CompositeStateSource(OpenSource(ref options, metrics), declared);
         var config = source.Load(options.Dataplane == DataplaneChoice.Ipvs ? "ipvs" : "xdp");
         if (options.Dataplane == DataplaneChoice.Ipvs)
             return RunIpvs(options, source, config, metrics, xdpFailure: null);
@@ -51,6 +53,24 @@ internal static class RunCommand
         {
             var lines = message.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             return lines.Length <= 1 ? message : $"{lines[0]} ({lines.Where(l => !l.StartsWith("libbpf: failed to load", StringComparison.Ordinal)).Last()})";
+        }
+    }
+
+    /// <summary>The services declared over the API, as the last agent left them in --state-dir.</summary>
+    private static Api.Controller.DeclaredServices OpenDeclared(RunOptions options)
+    {
+        var file = new Api.Controller.DeclaredServicesFile(Path.Combine(options.StateDir, RunOptions.ApiStateFile));
+        try
+        {
+            var declared = new Api.Controller.DeclaredServices(file);
+            int count = declared.Declared().Count;
+            if (count > 0)
+                Log.Info("services declared over the API restored", ("services", count), ("file", file.Path));
+            return declared;
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ConfigException(file.Path, [e.Message]);
         }
     }
 
@@ -109,7 +129,7 @@ internal static class RunCommand
         return settings;
     }
 
-    private static int RunXdp(RunOptions options, IDesiredStateSource source, LbConfig config, AgentMetrics metrics)
+    private static int RunXdp(RunOptions options, CompositeStateSource source, LbConfig config, AgentMetrics metrics)
     {
         string stateFile = Path.Combine(options.StateDir, RunOptions.XdpStateFile);
         XdpLbProgram program;
@@ -190,7 +210,7 @@ internal static class RunCommand
         return 0;
     }
 
-    private static int RunIpvs(RunOptions options, IDesiredStateSource source, LbConfig config, AgentMetrics metrics, string? xdpFailure)
+    private static int RunIpvs(RunOptions options, CompositeStateSource source, LbConfig config, AgentMetrics metrics, string? xdpFailure)
     {
         IpvsClient client;
         try
@@ -209,7 +229,7 @@ internal static class RunCommand
         }
         using var _ = client;
         var host = new IpvsHost(new HostCommands());
-        if (source is KubernetesStateSource { Settings.StrictArp: true })
+        if (source.Base is KubernetesStateSource { Settings.StrictArp: true })
         {
             try
             {
@@ -239,7 +259,7 @@ internal static class RunCommand
     }
 
     /// <summary>The API, metrics, signals and the source's watch around a running dataplane, until SIGINT/SIGTERM.</summary>
-    private static void Serve(RunOptions options, IDesiredStateSource source, RunningDataplane running, Api.IAgentView view, AgentMetrics metrics, Action? sampleRates)
+    private static void Serve(RunOptions options, CompositeStateSource source, RunningDataplane running, Api.IAgentView view, AgentMetrics metrics, Action? sampleRates)
     {
         using var stop = new ManualResetEventSlim();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx => { ctx.Cancel = true; stop.Set(); });
@@ -254,7 +274,7 @@ internal static class RunCommand
         running.Start();
         // IPVS's estimator works on 2 s samples; so do the rates here.
         using var rates = sampleRates is null ? null : new Timer(_ => sampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
-        var host = AgentHost.StartAsync(options.ApiSocket, options.MetricsAddress, view, metrics,
+        var host = AgentHost.StartAsync(options.ApiSocket, options.MetricsAddress, view, source.Declared, metrics,
             healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
         // Parsing a large config leaves a large heap behind; give it back before serving.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

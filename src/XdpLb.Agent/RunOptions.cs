@@ -29,6 +29,8 @@ internal sealed record RunOptions(
     public const string XdpStateFile = "xdp-dataplane.json";
     /// <summary>In --state-dir: the virtual servers xdplb owns on the IPVS dataplane.</summary>
     public const string IpvsStateFile = "ipvs-dataplane.json";
+    /// <summary>In --state-dir: the services declared over the API (xdplb.v1.Controller).</summary>
+    public const string ApiStateFile = "api-services.json";
 
     public const string Usage =
         "usage: xdplb run --config FILE --interface IF [--interface IF ...] [--dataplane auto|xdp|xdp-generic|ipvs]\n" +

@@ -40,7 +40,7 @@ internal sealed class RunningDataplane : IDisposable
         this.metrics = metrics;
         this.runtime = runtime;
         this.source = source;
-        graceful = source is KubernetesStateSource ? new GracefulTermination() : null;
+        graceful = source.Base() is KubernetesStateSource ? new GracefulTermination() : null;
         reconciler = new Reconciler(runtime.Dataplane);
         Config = config;
         Sync(full: true);
@@ -135,7 +135,7 @@ internal sealed class RunningDataplane : IDisposable
         lock (gate)
             Config = next;
         Sync(full: false);
-        Log.Info(source is FileStateSource ? "config reloaded" : "desired state read", ("services", next.Services.Count),
+        Log.Info(source.Base() is FileStateSource ? "config reloaded" : "desired state read", ("services", next.Services.Count),
             ("backends", next.Services.Sum(s => s.Backends.Count)), ("source", source.Description));
     }
 

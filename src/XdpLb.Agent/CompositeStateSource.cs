@@ -1,0 +1,56 @@
+using XdpLb.Api.Controller;
+using XdpLb.Bpf;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Agent;
+
+/// <summary>
+/// The desired state: the agent's source (config file or Kubernetes) plus the services
+/// declared over the API. A key both hold is a conflict reported to the second one: the
+/// source's service on a key the API already holds is left out and logged (the API refuses
+/// keys the source holds). API writes ask for a reload, as a change of the source does.
+/// </summary>
+internal sealed class CompositeStateSource(IDesiredStateSource source, DeclaredServices declared) : IDesiredStateSource
+{
+    private HashSet<string> reported = [];
+
+    /// <summary>The config file's or Kubernetes' source, whose kind decides how the agent runs.</summary>
+    public IDesiredStateSource Base => source;
+
+    public DeclaredServices Declared => declared;
+
+    public string Description => source.Description;
+
+    private string Owner => source is KubernetesStateSource ? DeclaredServices.KubernetesOwner : DeclaredServices.ConfigOwner;
+
+    public LbConfig Load(string dataplane)
+    {
+        var config = source.Load(dataplane);
+        declared.Limits = StoreLimits.Of(config.Limits);
+        declared.DataplaneChecks = dataplane == "xdp"
+            ? s => XdpDataplaneSupport.Unsupported(new LbConfig { Services = [s] })
+            : _ => [];
+        var kept = declared.SetSource(Owner, config.Services, out var conflicts);
+        foreach (var conflict in conflicts.Where(c => !reported.Contains(c)))
+            Log.Warn("service of the source left out: reported to the second one", ("source", source.Description), ("conflict", conflict));
+        reported = conflicts.ToHashSet();
+        return config with { Services = [.. kept, .. declared.Declared()] };
+    }
+
+    public void Watch(Action changed)
+    {
+        source.Watch(changed);
+        declared.Changed += changed;
+    }
+
+    public void AfterSync(bool succeeded) => source.AfterSync(succeeded);
+
+    public void Dispose() => source.Dispose();
+}
+
+internal static class DesiredStateSources
+{
+    /// <summary>The source under the API's services: what decides Kubernetes' behaviours (graceful termination, strict ARP).</summary>
+    public static IDesiredStateSource Base(this IDesiredStateSource source) =>
+        source is CompositeStateSource composite ? composite.Base : source;
+}
