@@ -1,0 +1,181 @@
+using Grpc.Core;
+using XdpLb.Api.V1;
+
+namespace XdpLb.Integration.Tests;
+
+/// <summary>
+/// xdplb.v1.Controller against the real agent: a service declared over the unix socket is
+/// balanced in the topology, refused writes leave the dataplane as it was, and a restarted
+/// agent serves the declared service from its first sync.
+/// </summary>
+public sealed class ControllerApiTests : IDisposable
+{
+    private readonly NetnsTopology topology = new();
+    private readonly string configFile = Path.GetTempFileName();
+
+    // The config file's own service: owned by "config", read-only over the API.
+    private const string Config = """
+        services:
+          - {name: api, address: 10.96.0.11, port: 80, backends: [{address: 10.0.12.2, port: 8080}]}
+        """;
+
+    private static ServiceSpec Web(params string[] backends)
+    {
+        var spec = new ServiceSpec { Name = "web", Address = NetnsTopology.Vip, Port = 80, Scheduler = "rr" };
+        spec.Backends.AddRange(backends.Select(b => new BackendSpec { Address = b, Port = 8080 }));
+        return spec;
+    }
+
+    private static ServiceRef WebRef => new() { Address = NetnsTopology.Vip, Port = 80, Protocol = "tcp" };
+
+    [Fact]
+    public async Task AnAppliedServiceIsBalancedRefusalsChangeNothingAndARestartKeepsIt()
+    {
+        File.WriteAllText(configFile, Config);
+        using (var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile)))
+        {
+            using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+            var api = new Controller.ControllerClient(channel);
+
+            var applied = await api.ApplyServiceAsync(new ApplyServiceRequest
+            {
+                Controller = "mesh", Service = Web(NetnsTopology.BackendAddresses), ExpectedGeneration = 0,
+            });
+            Assert.Equal(("mesh", 1UL), (applied.Owner, applied.Generation));
+            WaitForList(l => l.Contains("TCP  10.96.0.10:80 rr"), agent);
+            var answers = Enumerable.Range(0, 6).Select(_ => Get(NetnsTopology.Vip)).ToList();
+            Assert.Equal(["b1", "b2", "b3"], answers.Distinct().Order());
+            Assert.All(answers.GroupBy(a => a), g => Assert.Equal(2, g.Count()));
+            string before = Servers();
+
+            var stale = await Refused(api.ApplyServiceAsync(new ApplyServiceRequest
+            {
+                Controller = "mesh", Service = Web("10.0.11.2"), ExpectedGeneration = 7,
+            }));
+            var foreign = await Refused(api.DeleteServiceAsync(new DeleteServiceRequest { Controller = "fleet", Service = WebRef }));
+            var invalid = await Refused(api.ApplyServiceAsync(new ApplyServiceRequest { Controller = "mesh", Service = Web("10.0.11.2", "10.0.12") }));
+            var configOwned = await Refused(api.ApplyServiceAsync(new ApplyServiceRequest
+            {
+                Controller = "mesh", Service = new ServiceSpec { Address = "10.96.0.11", Port = 80, Backends = { new BackendSpec { Address = "10.0.11.2" } } },
+            }));
+
+            Assert.Equal(StatusCode.FailedPrecondition, stale.StatusCode);
+            Assert.Equal(StatusCode.PermissionDenied, foreign.StatusCode);
+            Assert.Contains("\"mesh\"", foreign.Status.Detail);
+            Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
+            Assert.Contains("service.backends[1].address: \"10.0.12\" is not an IP address", invalid.Status.Detail);
+            Assert.Equal(StatusCode.AlreadyExists, configOwned.StatusCode);
+            Assert.Contains("\"config\"", configOwned.Status.Detail);
+
+            // An accepted write after the refusals: once it shows, every earlier write has been applied too.
+            var drained = await api.PatchBackendsAsync(new PatchBackendsRequest
+            {
+                Controller = "mesh", Service = WebRef, ExpectedGeneration = 1,
+                Changes = { new BackendChange { Drain = new BackendRef { Address = "10.0.13.2", Port = 8080 } } },
+            });
+            Assert.Equal(2UL, drained.Generation);
+            WaitForList(l => l.Contains("10.0.13.2:8080               Masq    0"), agent);
+            Assert.Equal(before.Replace("10.0.13.2:8080 Masq 1", "10.0.13.2:8080 Masq 0"), Servers());
+            Assert.Equal(["config 10.96.0.11", "mesh 10.96.0.10"],
+                (await api.ListServicesAsync(new ListDeclaredServicesRequest())).Services.Select(s => $"{s.Owner} {s.Spec.Address}").Order());
+            Assert.Equal(0, agent.Stop());
+        }
+
+        using (var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile)))
+        {
+            // From the first sync: no write since the restart.
+            Assert.Contains("TCP  10.96.0.10:80 rr", List());
+            Assert.Contains("10.0.13.2:8080 Masq 0", Servers());
+            Assert.Equal(["b1", "b2"], Enumerable.Range(0, 4).Select(_ => Get(NetnsTopology.Vip)).Distinct().Order());
+            using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+            var web = await new Controller.ControllerClient(channel).GetServiceAsync(new GetServiceRequest { Service = WebRef });
+            Assert.Equal(("mesh", 2UL), (web.Owner, web.Generation));
+            Assert.Equal(0, agent.Stop());
+        }
+    }
+
+    [Fact]
+    public async Task WatchSeesEachChangeAndCountersStreamPerBackend()
+    {
+        File.WriteAllText(configFile, Config);
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
+        using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+        var api = new Controller.ControllerClient(channel);
+        using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        using var watch = api.WatchServices(new WatchServicesRequest(), cancellationToken: cancel.Token);
+
+        Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+        Assert.Equal((ServiceEvent.Types.Type.Added, "config", "10.96.0.11"),
+            (watch.ResponseStream.Current.Type, watch.ResponseStream.Current.Service.Owner, watch.ResponseStream.Current.Service.Spec.Address));
+        await api.ApplyServiceAsync(new ApplyServiceRequest { Controller = "mesh", Service = Web("10.0.11.2") });
+        await api.ApplyServiceAsync(new ApplyServiceRequest { Controller = "mesh", Service = Web("10.0.11.2", "10.0.13.2") });
+        var events = new List<string>();
+        for (int i = 0; i < 2 && await watch.ResponseStream.MoveNext(cancel.Token); i++)
+            events.Add($"{watch.ResponseStream.Current.Type} {watch.ResponseStream.Current.Service.Generation} {watch.ResponseStream.Current.Service.Spec.Backends.Count}");
+        Assert.Equal(["Added 1 1", "Modified 2 2"], events);
+
+        WaitForList(l => l.Contains("10.0.13.2:8080"), agent);
+        for (int i = 0; i < 4; i++)
+            Get(NetnsTopology.Vip);
+        var tooOften = await Refused(ReadOne(api.StreamCounters(new StreamCountersRequest { IntervalMs = 50 }), cancel.Token));
+        Assert.Equal(StatusCode.InvalidArgument, tooOften.StatusCode);
+        using var counters = api.StreamCounters(new StreamCountersRequest { Service = WebRef, IntervalMs = 100 }, cancellationToken: cancel.Token);
+        var snapshots = new List<CountersSnapshot>();
+        for (int i = 0; i < 2 && await counters.ResponseStream.MoveNext(cancel.Token); i++)
+            snapshots.Add(counters.ResponseStream.Current);
+        Assert.Equal(2, snapshots.Count);
+        Assert.True(snapshots[1].UnixMs > snapshots[0].UnixMs);
+        var service = Assert.Single(snapshots[1].Services);
+        Assert.Equal([2UL, 2UL], service.Backends.OrderBy(b => b.Address).Select(b => b.Stats.Conns));
+    }
+
+    private static async Task<CountersSnapshot> ReadOne(AsyncServerStreamingCall<CountersSnapshot> call, CancellationToken cancel)
+    {
+        using (call)
+        {
+            await call.ResponseStream.MoveNext(cancel);
+            return call.ResponseStream.Current;
+        }
+    }
+
+    private static async Task<RpcException> Refused<T>(Task<T> call) => await Assert.ThrowsAsync<RpcException>(() => call);
+
+    private static async Task<RpcException> Refused<T>(AsyncUnaryCall<T> call) => await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
+
+    private string List()
+    {
+        var r = Shell.Run(Repo.Agent, ["list", "-n", "--api-socket", topology.Home.ApiSocket], TimeSpan.FromSeconds(30));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        return r.Stdout;
+    }
+
+    /// <summary>The services and their backends as `xdplb list -n` shows them, without the connection counts.</summary>
+    private string Servers() => string.Join('\n', List().Split('\n').Skip(3)
+        .Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(l.TrimStart().StartsWith("->") ? 4 : 3))));
+
+    /// <summary>Polls `xdplb list` until the agent has synced the change (within minSyncPeriod).</summary>
+    private void WaitForList(Func<string, bool> synced, AgentProcess agent)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string list;
+        while (!synced(list = List()))
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"not synced within 30 s:\n{list}\n{agent.Log}");
+            Thread.Sleep(100);
+        }
+    }
+
+    private string Get(string address)
+    {
+        var r = topology.Exec(topology.Client, "curl", "-sS", "--max-time", "5", "-H", "Connection: close", $"http://{address}/");
+        Assert.True(r.ExitCode == 0, $"curl exited {r.ExitCode}: {r.Stderr}");
+        return r.Stdout.Trim();
+    }
+
+    public void Dispose()
+    {
+        topology.Dispose();
+        File.Delete(configFile);
+    }
+}
