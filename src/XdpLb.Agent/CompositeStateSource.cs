@@ -10,9 +10,23 @@ namespace XdpLb.Agent;
 /// source's service on a key the API already holds is left out and logged (the API refuses
 /// keys the source holds). API writes ask for a reload, as a change of the source does.
 /// </summary>
-internal sealed class CompositeStateSource(IDesiredStateSource source, DeclaredServices declared) : IDesiredStateSource
+internal sealed class CompositeStateSource : IDesiredStateSource
 {
+    private readonly IDesiredStateSource source;
+    private readonly DeclaredServices declared;
     private HashSet<string> reported = [];
+    // The source's last valid state, and API writes counted: an invalid config file must not
+    // hold back an API write, so a write since the last load is applied over the last valid file.
+    private LbConfig? lastValid;
+    private long writes;
+    private long writesLoaded;
+
+    public CompositeStateSource(IDesiredStateSource source, DeclaredServices declared)
+    {
+        this.source = source;
+        this.declared = declared;
+        declared.Changed += () => Interlocked.Increment(ref writes);
+    }
 
     /// <summary>The config file's or Kubernetes' source, whose kind decides how the agent runs.</summary>
     public IDesiredStateSource Base => source;
@@ -25,8 +39,22 @@ internal sealed class CompositeStateSource(IDesiredStateSource source, DeclaredS
 
     public LbConfig Load(string dataplane)
     {
-        var config = source.Load(dataplane);
-        declared.Limits = StoreLimits.Of(config.Limits);
+        long writesNow = Interlocked.Read(ref writes);
+        LbConfig config;
+        try
+        {
+            config = source.Load(dataplane);
+        }
+        catch (Core.Config.ConfigException e) when (lastValid is not null && writesNow != writesLoaded)
+        {
+            Log.Error("config reload refused, the running config stays; the API's changes are applied", ("errors", string.Join("; ", e.Errors)));
+            config = lastValid;
+        }
+        // The maps are sized once: the running limits are those of the first load.
+        if (lastValid is null)
+            declared.Limits = StoreLimits.Of(config.Limits);
+        lastValid = config;
+        writesLoaded = writesNow;
         declared.DataplaneChecks = dataplane == "xdp"
             ? s => XdpDataplaneSupport.Unsupported(new LbConfig { Services = [s] })
             : _ => [];

@@ -54,6 +54,9 @@ public sealed class ControllerApiTests : IDisposable
             }));
             var foreign = await Refused(api.DeleteServiceAsync(new DeleteServiceRequest { Controller = "fleet", Service = WebRef }));
             var invalid = await Refused(api.ApplyServiceAsync(new ApplyServiceRequest { Controller = "mesh", Service = Web("10.0.11.2", "10.0.12") }));
+            var oversized = Web("10.0.11.2");
+            oversized.Name = new string('x', 5 << 20);
+            var tooLarge = await Refused(api.ApplyServiceAsync(new ApplyServiceRequest { Controller = "mesh", Service = oversized }));
             var configOwned = await Refused(api.ApplyServiceAsync(new ApplyServiceRequest
             {
                 Controller = "mesh", Service = new ServiceSpec { Address = "10.96.0.11", Port = 80, Backends = { new BackendSpec { Address = "10.0.11.2" } } },
@@ -64,6 +67,7 @@ public sealed class ControllerApiTests : IDisposable
             Assert.Contains("\"mesh\"", foreign.Status.Detail);
             Assert.Equal(StatusCode.InvalidArgument, invalid.StatusCode);
             Assert.Contains("service.backends[1].address: \"10.0.12\" is not an IP address", invalid.Status.Detail);
+            Assert.Equal(StatusCode.ResourceExhausted, tooLarge.StatusCode);
             Assert.Equal(StatusCode.AlreadyExists, configOwned.StatusCode);
             Assert.Contains("\"config\"", configOwned.Status.Detail);
 
@@ -78,6 +82,13 @@ public sealed class ControllerApiTests : IDisposable
             Assert.Equal(before.Replace("10.0.13.2:8080 Masq 1", "10.0.13.2:8080 Masq 0"), Servers());
             Assert.Equal(["config 10.96.0.11", "mesh 10.96.0.10"],
                 (await api.ListServicesAsync(new ListDeclaredServicesRequest())).Services.Select(s => $"{s.Owner} {s.Spec.Address}").Order());
+
+            // The file now declares the API's key too: the second one is told, the API's service stays.
+            File.WriteAllText(configFile, Config + "\n  - {address: 10.96.0.10, port: 80, backends: [{address: 10.0.11.2, port: 8080}]}\n");
+            string synced = Servers();
+            agent.Reload();
+            Assert.Contains("reported to the second one", agent.Log);
+            Assert.Equal(synced, Servers());
             Assert.Equal(0, agent.Stop());
         }
 
@@ -127,6 +138,22 @@ public sealed class ControllerApiTests : IDisposable
         Assert.True(snapshots[1].UnixMs > snapshots[0].UnixMs);
         var service = Assert.Single(snapshots[1].Services);
         Assert.Equal([2UL, 2UL], service.Backends.OrderBy(b => b.Address).Select(b => b.Stats.Conns));
+
+        // An invalid config file is refused, and does not hold back a write over the API.
+        File.WriteAllText(configFile, "services: [{address: 10.96.0.11, port: 0}]\n");
+        Tmds.Linux.LibC.kill(agent.Pid, Tmds.Linux.LibC.SIGHUP);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!agent.Log.Contains("config reload refused"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, agent.Log);
+            Thread.Sleep(50);
+        }
+        await api.PatchBackendsAsync(new PatchBackendsRequest
+        {
+            Controller = "mesh", Service = WebRef, Changes = { new BackendChange { Drain = new BackendRef { Address = "10.0.13.2", Port = 8080 } } },
+        });
+        WaitForList(l => l.Contains("10.0.13.2:8080               Masq    0"), agent);
+        Assert.Contains("TCP  10.96.0.11:80 rr", List());
     }
 
     private static async Task<CountersSnapshot> ReadOne(AsyncServerStreamingCall<CountersSnapshot> call, CancellationToken cancel)
