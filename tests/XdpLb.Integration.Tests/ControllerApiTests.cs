@@ -154,6 +154,9 @@ public sealed class ControllerApiTests : IDisposable
         });
         WaitForList(l => l.Contains("10.0.13.2:8080               Masq    0"), agent);
         Assert.Contains("TCP  10.96.0.11:80 rr", List());
+
+        // Open streams (the watch, the counters) do not hold the agent's stop back.
+        Assert.Equal(0, agent.Stop());
     }
 
     private static async Task<CountersSnapshot> ReadOne(AsyncServerStreamingCall<CountersSnapshot> call, CancellationToken cancel)

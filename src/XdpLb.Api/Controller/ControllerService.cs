@@ -1,10 +1,14 @@
 using Grpc.Core;
+using Microsoft.Extensions.Hosting;
 using XdpLb.Api.V1;
 
 namespace XdpLb.Api.Controller;
 
-/// <summary>The xdplb.v1.Controller service: the write API over the declared services, and the counters stream.</summary>
-public sealed class ControllerService(DeclaredServices store, IAgentView view) : V1.Controller.ControllerBase
+/// <summary>
+/// The xdplb.v1.Controller service: the write API over the declared services, and the
+/// counters stream. Streams end when the client goes or the agent stops (which must not wait for them).
+/// </summary>
+public sealed class ControllerService(DeclaredServices store, IAgentView view, IHostApplicationLifetime lifetime) : V1.Controller.ControllerBase
 {
     public const int MinIntervalMs = 100;
     public const int DefaultIntervalMs = 1000;
@@ -30,12 +34,13 @@ public sealed class ControllerService(DeclaredServices store, IAgentView view) :
     public override async Task WatchServices(WatchServicesRequest request, IServerStreamWriter<ServiceEvent> responseStream, ServerCallContext context)
     {
         using var watch = store.Watch();
+        using var ending = Ending(context);
         try
         {
-            await foreach (var e in watch.Events.ReadAllAsync(context.CancellationToken))
-                await responseStream.WriteAsync(e, context.CancellationToken);
+            await foreach (var e in watch.Events.ReadAllAsync(ending.Token))
+                await responseStream.WriteAsync(e, ending.Token);
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (ending.IsCancellationRequested)
         {
             // The client went away.
         }
@@ -48,6 +53,7 @@ public sealed class ControllerService(DeclaredServices store, IAgentView view) :
             throw ApiError.Invalid($"interval_ms: {request.IntervalMs} is below the minimum of {MinIntervalMs}");
         string? service = request.Service is null ? null : SpecMapping.ToKey(request.Service).ToString();
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(interval));
+        using var ending = Ending(context);
         try
         {
             do
@@ -59,13 +65,16 @@ public sealed class ControllerService(DeclaredServices store, IAgentView view) :
                 {
                     UnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
                     Services = { stats.Services },
-                }, context.CancellationToken);
+                }, ending.Token);
             }
-            while (await timer.WaitForNextTickAsync(context.CancellationToken));
+            while (await timer.WaitForNextTickAsync(ending.Token));
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (ending.IsCancellationRequested)
         {
             // The client went away.
         }
     }
+
+    private CancellationTokenSource Ending(ServerCallContext context) =>
+        CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
 }
