@@ -159,6 +159,31 @@ public sealed class ControllerApiTests : IDisposable
         Assert.Equal(0, agent.Stop());
     }
 
+    [Fact]
+    public async Task HundredConcurrentWritersAreAllAppliedNoneLost()
+    {
+        File.WriteAllText(configFile, Config);
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
+        using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+        var api = new Controller.ControllerClient(channel);
+
+        await Task.WhenAll(Enumerable.Range(0, 100).Select(async i =>
+        {
+            var spec = new ServiceSpec { Address = $"10.96.1.{i}", Port = 80, Backends = { new BackendSpec { Address = "10.0.11.2", Port = 8080 } } };
+            var applied = await api.ApplyServiceAsync(new ApplyServiceRequest { Controller = $"writer-{i}", Service = spec, ExpectedGeneration = 0 });
+            Assert.Equal(1UL, applied.Generation);
+        }));
+
+        var listed = (await api.ListServicesAsync(new ListDeclaredServicesRequest())).Services;
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => $"writer-{i} 10.96.1.{i}").Order(),
+            listed.Where(s => s.Owner != "config").Select(s => $"{s.Owner} {s.Spec.Address}").Order());
+        WaitForList(l => l.Split('\n').Count(line => line.StartsWith("TCP  10.96.1.", StringComparison.Ordinal)) == 100, agent);
+        Assert.Equal("b1", Get("10.96.1.99"));
+        Assert.Equal(0, agent.Stop());
+        Assert.Equal(100, System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(topology.Home.StateDir, "api-services.json")))
+            .RootElement.GetProperty("Services").GetArrayLength());
+    }
+
     private static async Task<CountersSnapshot> ReadOne(AsyncServerStreamingCall<CountersSnapshot> call, CancellationToken cancel)
     {
         using (call)
