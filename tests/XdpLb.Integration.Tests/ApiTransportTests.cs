@@ -47,6 +47,9 @@ public sealed class ApiTransportTests : IDisposable
         var foreign = TestCertificates.IssueClient(otherCa, "controller-b");
 
         var status = GetStatusOverTls(topology.Lb, good, trustedServerCa: ca);
+        Grpc.Health.V1.HealthCheckResponse health;
+        using (var channel = TlsChannel(topology.Lb, good, trustedServerCa: ca))
+            health = new Grpc.Health.V1.Health.HealthClient(channel).Check(new Grpc.Health.V1.HealthCheckRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
         var noCertificate = Assert.ThrowsAny<Exception>(() => GetStatusOverTls(topology.Lb, clientCertificate: null, trustedServerCa: ca));
         var foreignCertificate = Assert.ThrowsAny<Exception>(() => GetStatusOverTls(topology.Lb, foreign, trustedServerCa: ca));
         bool serverChecked = false;
@@ -54,6 +57,7 @@ public sealed class ApiTransportTests : IDisposable
 
         Assert.Equal(1u, status.Services);
         Assert.Equal(configFile, status.ConfigFile);
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
         AssertTheAgentRefusedTheClient(noCertificate);
         AssertTheAgentRefusedTheClient(foreignCertificate);
         AssertTheClientRefusedTheAgent(untrustedServer);
@@ -126,6 +130,13 @@ public sealed class ApiTransportTests : IDisposable
 
     private static AgentStatus GetStatusOverTls(string netns, X509Certificate2? clientCertificate, X509Certificate2 trustedServerCa, Action? serverChecked = null)
     {
+        using var channel = TlsChannel(netns, clientCertificate, trustedServerCa, serverChecked);
+        return new Agent.AgentClient(channel).GetStatus(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
+    }
+
+    /// <summary>A channel to the agent's TCP listener that presents the client certificate (if any) and trusts only the given CA for the agent's.</summary>
+    private static GrpcChannel TlsChannel(string netns, X509Certificate2? clientCertificate, X509Certificate2 trustedServerCa, Action? serverChecked = null)
+    {
         var handler = new SocketsHttpHandler
         {
             ConnectCallback = (_, cancel) => ConnectInNetns(netns, cancel),
@@ -143,8 +154,7 @@ public sealed class ApiTransportTests : IDisposable
                 },
             },
         };
-        using var channel = GrpcChannel.ForAddress($"https://{Listen}", new GrpcChannelOptions { HttpHandler = handler });
-        return new Agent.AgentClient(channel).GetStatus(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
+        return GrpcChannel.ForAddress($"https://{Listen}", new GrpcChannelOptions { HttpHandler = handler });
     }
 
     private static async ValueTask<Stream> ConnectInNetns(string netns, CancellationToken cancel)
