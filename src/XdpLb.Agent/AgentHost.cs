@@ -13,7 +13,8 @@ namespace XdpLb.Agent;
 
 /// <summary>
 /// The agent's servers: the gRPC local API on a unix socket (mode 0600; health and
-/// reflection services on), and Prometheus metrics with /healthz and /readyz on TCP.
+/// reflection services on), optionally also on TCP (mTLS, or plaintext with --insecure-api),
+/// and Prometheus metrics with /healthz and /readyz on TCP.
 /// </summary>
 internal sealed class AgentHost : IAsyncDisposable
 {
@@ -26,18 +27,18 @@ internal sealed class AgentHost : IAsyncDisposable
         this.socketPath = socketPath;
     }
 
-    public static async Task<AgentHost> StartAsync(string socketPath, IPEndPoint metricsEndpoint, IAgentView view, DeclaredServices declared, AgentMetrics metrics,
+    public static async Task<AgentHost> StartAsync(string socketPath, ApiTcpListener? apiTcp, IPEndPoint metricsEndpoint, IAgentView view, DeclaredServices declared,
+        AgentMetrics metrics,
         Func<bool> healthy, Func<bool> ready)
     {
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(socketPath))!);
-        if (File.Exists(socketPath))
-            File.Delete(socketPath); // left by an agent that was killed
+        var socket = ApiSocketBinding.Prepare(Path.GetFullPath(socketPath));
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.ListenUnixSocket(socketPath, o => o.Protocols = HttpProtocols.Http2);
+            k.ListenUnixSocket(socket.BindPath, o => o.Protocols = HttpProtocols.Http2);
+            apiTcp?.Listen(k);
             k.Listen(metricsEndpoint, o => o.Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddGrpc();
@@ -56,8 +57,15 @@ internal sealed class AgentHost : IAsyncDisposable
         app.MapMetrics("/metrics", metrics.Registry);
         app.MapGet("/healthz", () => healthy() ? Results.Text("ok\n") : Results.Text("the last sync failed\n", statusCode: 503));
         app.MapGet("/readyz", () => ready() ? Results.Text("ok\n") : Results.Text("not ready\n", statusCode: 503));
-        await app.StartAsync();
-        File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            await app.StartAsync();
+            socket.Publish();
+        }
+        finally
+        {
+            socket.RemovePrivateDirectory();
+        }
         return new AgentHost(app, socketPath);
     }
 

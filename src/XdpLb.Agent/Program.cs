@@ -12,6 +12,9 @@ const string Usage = """
           load the XDP data path (adopting what an earlier agent pinned; auto falls back to
           the kernel's IPVS where XDP cannot run), fill it from FILE, and serve until
           SIGINT/SIGTERM; SIGHUP or a change of FILE re-reads it
+          [--api-socket PATH] [--api-listen ADDR:PORT (--api-cert FILE --api-key FILE
+          --api-client-ca FILE | --insecure-api)]: the gRPC API on the unix socket (0600), and on
+          TCP with mutual TLS (or, with --insecure-api, in plaintext)
       run --kubernetes [--kubeconfig FILE] [--hostname-override NAME] [--kube-proxy-config FILE]
           [--healthz-address ADDR:PORT] [--interface IF ...] [--dataplane ...]
           replace kube-proxy: fill the dataplane from the cluster's Services, EndpointSlices

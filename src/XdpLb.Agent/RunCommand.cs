@@ -274,12 +274,12 @@ internal static class RunCommand
         running.Start();
         // IPVS's estimator works on 2 s samples; so do the rates here.
         using var rates = sampleRates is null ? null : new Timer(_ => sampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
-        var host = AgentHost.StartAsync(options.ApiSocket, options.MetricsAddress, view, source.Declared, metrics,
+        var host = AgentHost.StartAsync(options.ApiSocket, options.ApiTcp, options.MetricsAddress, view, source.Declared, metrics,
             healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
         // Parsing a large config leaves a large heap behind; give it back before serving.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         Log.Info("ready", ("dataplane", metrics.Dataplane), ("config", source.Description), ("interfaces", string.Join(",", options.Interfaces)),
-            ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("metrics", options.MetricsAddress));
+            ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("api_listen", options.ApiTcp?.Endpoint.ToString() ?? "none"), ("metrics", options.MetricsAddress));
         stop.Wait();
         host.DisposeAsync().AsTask().GetAwaiter().GetResult();
         if (rates is not null)

@@ -20,6 +20,8 @@ internal sealed record RunOptions(
     public string? KubeProxyConfig { get; init; }
     /// <summary>kube-proxy's healthz server (/healthz, /livez); null: from the KubeProxyConfiguration, else 0.0.0.0:10256.</summary>
     public System.Net.IPEndPoint? HealthzAddress { get; init; }
+    /// <summary>--api-listen and its TLS flags: the API also on TCP; null: the unix socket only.</summary>
+    public ApiTcpListener? ApiTcp { get; init; }
 
     public const string DefaultApiSocket = "/run/xdplb/xdplb.sock";
     public const string DefaultMetricsAddress = "127.0.0.1:9469";
@@ -37,6 +39,7 @@ internal sealed record RunOptions(
         "       xdplb run --kubernetes [--kubeconfig FILE] [--hostname-override NAME] [--kube-proxy-config FILE]\n" +
         "                 [--healthz-address ADDR:PORT] [--interface IF ...] [--dataplane ...]\n" +
         "                 [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit] [--api-socket PATH]\n" +
+        "                 [--api-listen ADDR:PORT (--api-cert FILE --api-key FILE --api-client-ca FILE | --insecure-api)]\n" +
         "                 [--metrics-address ADDR:PORT]";
 
     public static RunOptions Parse(IReadOnlyList<string> args)
@@ -51,6 +54,9 @@ internal sealed record RunOptions(
         bool kubernetes = false;
         string? kubeconfig = null, hostname = null, kubeProxyConfig = null;
         System.Net.IPEndPoint? healthz = null;
+        System.Net.IPEndPoint? apiListen = null;
+        string? apiCert = null, apiKey = null, apiClientCa = null;
+        bool insecureApi = false;
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
@@ -118,6 +124,24 @@ internal sealed record RunOptions(
                         throw new UsageException($"--healthz-address \"{healthzText}\" is not ADDR:PORT (e.g. 0.0.0.0:10256)");
                     healthz = healthzEndpoint;
                     break;
+                case "--api-listen":
+                    string apiListenText = Value();
+                    if (!System.Net.IPEndPoint.TryParse(apiListenText, out var apiEndpoint) || apiEndpoint.Port == 0)
+                        throw new UsageException($"--api-listen \"{apiListenText}\" is not ADDR:PORT (e.g. 10.0.0.5:9470)");
+                    apiListen = apiEndpoint;
+                    break;
+                case "--api-cert":
+                    apiCert = Value();
+                    break;
+                case "--api-key":
+                    apiKey = Value();
+                    break;
+                case "--api-client-ca":
+                    apiClientCa = Value();
+                    break;
+                case "--insecure-api":
+                    insecureApi = true;
+                    break;
                 default:
                     throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
             }
@@ -129,6 +153,8 @@ internal sealed record RunOptions(
         // With --kubernetes the default is the interfaces that hold the Node's addresses.
         if (interfaces.Count == 0 && !kubernetes)
             throw new UsageException($"at least one --interface IF is required\n{Usage}");
+        // Last: it reads the certificate files, after every flag has been checked.
+        var apiTcp = ApiTcpListener.FromFlags(apiListen, apiCert, apiKey, apiClientCa, insecureApi);
         // Relative paths are taken from the working directory, once: the agent never changes it,
         // but a unix socket must be bound by an absolute path.
         return new RunOptions(config, interfaces, dataplane, Path.GetFullPath(pinDir), Path.GetFullPath(stateDir), detachOnExit,
@@ -139,6 +165,7 @@ internal sealed record RunOptions(
             HostnameOverride = hostname,
             KubeProxyConfig = kubeProxyConfig,
             HealthzAddress = healthz,
+            ApiTcp = apiTcp,
         };
     }
 }
