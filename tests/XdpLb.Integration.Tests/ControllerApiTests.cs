@@ -84,8 +84,11 @@ public sealed class ControllerApiTests : IDisposable
                 (await api.ListServicesAsync(new ListDeclaredServicesRequest())).Services.Select(s => $"{s.Owner} {s.Spec.Address}").Order());
 
             // The file now declares the API's key too: the second one is told, the API's service stays.
-            File.WriteAllText(configFile, Config + "\n  - {address: 10.96.0.10, port: 80, backends: [{address: 10.0.11.2, port: 8080}]}\n");
+            // Taken before the write, and the file renamed into place: the watcher must never
+            // read it half-written (that would be a config without 10.96.0.11).
             string synced = Servers();
+            File.WriteAllText(configFile + ".new", Config + "\n  - {address: 10.96.0.10, port: 80, backends: [{address: 10.0.11.2, port: 8080}]}\n");
+            File.Move(configFile + ".new", configFile, overwrite: true);
             agent.Reload();
             Assert.Contains("reported to the second one", agent.Log);
             Assert.Equal(synced, Servers());
