@@ -38,7 +38,23 @@ public sealed class ServiceHealthServersTests : IDisposable
         return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement, response);
     }
 
+    /// <summary>
+    /// Connections to the port are refused within 5 s: a listening socket's close completes once
+    /// its pending accept has been cancelled, which can lag Dispose on a loaded machine.
+    /// </summary>
     private static async Task<bool> Refused(ushort port)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (!await RefusedNow(port))
+        {
+            if (DateTime.UtcNow > deadline)
+                return false;
+            await Task.Delay(50);
+        }
+        return true;
+    }
+
+    private static async Task<bool> RefusedNow(ushort port)
     {
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         try
