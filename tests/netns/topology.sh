@@ -17,6 +17,12 @@
 #        topology.sh down PREFIX          (removes everything up made; safe to repeat)
 set -euo pipefail
 
+# iproute2 keeps its XDP object state on a bpffs: without this it takes the first bpffs in
+# /proc/mounts, which may be a parallel test's private mount that is about to go away
+# ("mkdir .../xdp//globals failed"). `ip -n` runs in its own mount namespace, where iproute2
+# mounts a bpffs here if none is, so nothing outside it changes.
+export TC_BPF_MNT=/sys/fs/bpf
+
 BACKENDS=3
 
 ns() { echo "$PREFIX$1"; }
