@@ -23,8 +23,9 @@ bpf: ensure-setup
 agent: bpf
 	$(DOTNET) publish src/XdpLb.Agent -c $(CONFIGURATION) -o bin -p:PublishSingleFile=true --self-contained false -v quiet -nologo
 
-# A UDP server/client for the netns tests and the demo; a tagged-frame UDP client.
-tools: ensure-setup tests/netns/build/udp_echo tests/netns/build/vlan_udp
+# A UDP server/client for the netns tests and the demo; a tagged-frame UDP client; a client
+# that prints what getpeername/recvfrom show (the socket hooks' tests).
+tools: ensure-setup tests/netns/build/udp_echo tests/netns/build/vlan_udp tests/netns/build/sock_probe
 
 tests/netns/build/%: tests/netns/%.c
 	mkdir -p $(@D)

@@ -13,6 +13,7 @@
 #include "lib/source_ranges.h"
 #include "lib/tunnel.h"
 #include "lib/sched.h"
+#include "lib/pick.h"
 #include "lib/masq.h"
 #include "lib/nat.h"
 #include "lib/forward.h"
@@ -100,27 +101,6 @@ static __always_inline int flow_send(struct xdp_md *ctx, struct packet *pkt, str
 	nat_apply(pkt, f);
 	count(reply ? CNT_NAT_REPLY : CNT_NAT_REQUEST);
 	return forward_packet(ctx, pkt);
-}
-
-/* The backend for a new connection: the client's affinity template's when the service is
- * persistent and the template still valid, otherwise the scheduler's choice. */
-static __always_inline struct backend *pick_backend(const struct service *svc, const struct flow_key *flow)
-{
-	struct affinity_key key = {};
-	struct backend *be;
-	__u64 now;
-
-	if (!(svc->flags & SVC_F_PERSISTENT))
-		return sched_pick(svc, flow);
-	now = bpf_ktime_get_ns();
-	affinity_key_of(&key, flow);
-	be = affinity_lookup(&key, svc, now);
-	if (be)
-		return be;
-	be = sched_pick(svc, flow);
-	if (be)
-		affinity_remember(&key, be, svc, now);
-	return be;
 }
 
 /* Opens a connection for a packet to a service: the entry to send it by, or NULL with the

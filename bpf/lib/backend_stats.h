@@ -58,6 +58,16 @@ static __always_inline void backend_count_packet(__u32 backend_id, int reply, __
 	}
 }
 
+/* A connection that reached a backend without passing here packet by packet (the socket
+ * hooks): IPVS's conns counter only. */
+static __always_inline void backend_count_connection(__u32 backend_id)
+{
+	struct backend_traffic *t = bpf_map_lookup_elem(&backend_traffic, &backend_id);
+
+	if (t)
+		t->conns++;
+}
+
 /* Moves a connection between the active and inactive counts as IPVS does on entering or
  * leaving ESTABLISHED. */
 static __always_inline void backend_conns_transition(__u32 backend_id, __u32 from, __u32 to)

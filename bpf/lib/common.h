@@ -60,3 +60,5 @@ enum lb_scheduler {
 #define SVC_F_SCHED_PORT     0x10
 /* xdplb's own: forwarding "dr" (IPVS's Route), MAC rewrite only. */
 #define SVC_F_DIRECT         0x40
+/* xdplb's own: forwarding "tun" (IPVS's Tunnel), encapsulated to the backend. */
+#define SVC_F_TUNNEL         0x20

@@ -11,7 +11,6 @@
 
 #define IPPROTO_IPIP 4
 #define IPPROTO_IPV6_INNER 41
-#define SVC_F_TUNNEL 0x20
 
 /* [0]: the IPv4 source of outer headers, [1]: the IPv6 one, where the route to the backend
  * gives none. */

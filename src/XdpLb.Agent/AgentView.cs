@@ -8,7 +8,7 @@ namespace XdpLb.Agent;
 
 /// <summary>The local API's view of the running XDP agent; reads under the dataplane's lock.</summary>
 internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, XdpDataplane dataplane, Func<IReadOnlyList<Attachment>> attachments,
-    string configFile) : IAgentView
+    string configFile, SockLbProgram? sock = null) : IAgentView
 {
     private readonly DateTime started = DateTime.UtcNow;
     private readonly RateEstimator<(ServiceKey, System.Net.IPAddress, ushort)> rates = new();
@@ -56,10 +56,12 @@ internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, 
             .Select(s => ApiMapping.ToApi(s, NameOf(s))));
         foreach (var (counter, value) in program.ReadCounters())
             response.Counters[Bpf.Btf.BtfNames.SnakeCase(counter.ToString())] = value;
+        foreach (var (counter, value) in sock?.ReadCounters() ?? new Dictionary<Bpf.Maps.SockCounter, ulong>())
+            response.Counters["sock_" + Bpf.Btf.BtfNames.SnakeCase(counter.ToString())] = value;
         return response;
     });
 
-    private List<VirtualServer> ReadServices() => XdpStatusReader.Services(program, dataplane, rates.RateOf);
+    private List<VirtualServer> ReadServices() => XdpStatusReader.Services(program, dataplane, rates.RateOf, sock);
 
     private string? NameOf(VirtualServer s) =>
         dataplane.Applied.TryGetValue(new ServiceKey(s.Address, s.Port, s.Protocol), out var service) ? service.Name : null;

@@ -39,6 +39,7 @@ internal static class ApiMapping
             InactiveConns = d.InactiveConns,
             Stats = ToApi(d.Stats),
             Rate = ToApi(d.Rate),
+            Socket = d.Socket is null ? null : new XdpLb.Api.V1.SocketTranslations { Connects = d.Socket.Connects, Datagrams = d.Socket.Datagrams },
         }));
         return service;
     }
@@ -48,7 +49,8 @@ internal static class ApiMapping
         s.Flags.Select(Parse<SchedulerFlag>).ToList(), s.Persistence,
         s.Backends.Select(d => new RealServer(System.Net.IPAddress.Parse(d.Address), (ushort)d.Port,
             d.Forwarding switch { "Route" => Forwarding.Dr, "Tunnel" => Forwarding.Tun, _ => Forwarding.Nat },
-            (ushort)d.Weight, d.ActiveConns, d.InactiveConns, FromApi(d.Stats), FromApi(d.Rate))).ToList(),
+            (ushort)d.Weight, d.ActiveConns, d.InactiveConns, FromApi(d.Stats), FromApi(d.Rate),
+            d.Socket is null ? null : new Core.Status.SocketTranslations(d.Socket.Connects, d.Socket.Datagrams))).ToList(),
         FromApi(s.Stats), FromApi(s.Rate));
 
     public static Connection ToApi(ConnectionEntry c) => new()

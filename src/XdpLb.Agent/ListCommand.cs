@@ -6,7 +6,8 @@ namespace XdpLb.Agent;
 /// <summary>
 /// `xdplb list [-n] [--stats|--rate] [-c] [--json] [--api-socket PATH]`: ipvsadm -Ln's text
 /// (or -Lnc's with -c), byte for byte, from the running agent; --json prints the API's
-/// messages in protobuf's JSON mapping.
+/// messages in protobuf's JSON mapping. --stats adds, after the table, what the socket hooks
+/// gave each backend (when they are attached).
 /// </summary>
 internal static class ListCommand
 {
@@ -60,7 +61,7 @@ internal static class ListCommand
             return 0;
         }
         var table = services.Services.Select(ApiMapping.FromApi).ToList();
-        Console.Write(stats ? IpvsAdmFormat.Stats(table, services.ConnectionTableSize)
+        Console.Write(stats ? IpvsAdmFormat.Stats(table, services.ConnectionTableSize) + SocketTranslationsFormat.Section(table)
             : rate ? IpvsAdmFormat.Rate(table, services.ConnectionTableSize)
             : IpvsAdmFormat.List(table, services.ConnectionTableSize));
         return 0;

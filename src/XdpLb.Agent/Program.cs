@@ -15,6 +15,8 @@ const string Usage = """
           [--api-socket PATH] [--api-listen ADDR:PORT (--api-cert FILE --api-key FILE
           --api-client-ca FILE | --insecure-api)]: the gRPC API on the unix socket (0600), and on
           TCP with mutual TLS (or, with --insecure-api, in plaintext)
+          [--cgroup-root DIR|none]: where the socket hooks attach, which balance connections
+          that start on the node and in its pods (default: the cgroup v2 mount)
       run --kubernetes [--kubeconfig FILE] [--hostname-override NAME] [--kube-proxy-config FILE]
           [--healthz-address ADDR:PORT] [--interface IF ...] [--dataplane ...]
           replace kube-proxy: fill the dataplane from the cluster's Services, EndpointSlices
@@ -25,7 +27,7 @@ const string Usage = """
       stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]
           per-backend counters and rates, and drops by reason
       cleanup [--bpf-pin-dir DIR] [--state-dir DIR] [--api-socket PATH]
-          remove xdplb's state: detach the pinned XDP links, remove the pinned maps, the
+          remove xdplb's state: detach the pinned XDP links and socket hooks, remove the pinned maps, the
           IPVS virtual servers xdplb owns, xdplb-ipvs0, table inet xdplb_ipvs, the state
           files; refused while an agent answers on the API socket
       cleanup --kube-proxy [--state-dir DIR]

@@ -21,6 +21,8 @@ internal static class RunCommand
         if (options.Dataplane != DataplaneChoice.Ipvs && !BpfFilesystem.Contains(options.BpfPinDir, out string probed))
             throw new UsageException($"--bpf-pin-dir {options.BpfPinDir} is not on a BPF filesystem ({probed} is not bpffs): " +
                 "mount one first (mount -t bpf bpf /sys/fs/bpf), so that maps and links outlive the agent");
+        if (options.Dataplane != DataplaneChoice.Ipvs)
+            SocketLbHooks.CheckOption(options.CgroupRoot);
         var metrics = new AgentMetrics();
         // The API's services are read before the first sync, so that a restart never withdraws one.
         var declared = OpenDeclared(options);
@@ -151,6 +153,7 @@ internal static class RunCommand
         Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
+        SocketLbHooks? hooks = null;
         // IPVS expires connections by per-connection timers; here a sweep each second does.
         using var expiry = new Timer(_ => running.Sweep(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         try
@@ -183,8 +186,10 @@ internal static class RunCommand
                 Log.Info("xdp detached from an interface no longer served", ("interface", Path.GetFileName(stale)));
             }
 
+            hooks = SocketLbHooks.Start(options, program, dataplane, config.Limits);
+
             var attachments = links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
-            var view = new AgentView(running, program, dataplane, () => attachments, source.Description);
+            var view = new AgentView(running, program, dataplane, () => attachments, source.Description, hooks?.Program);
             metrics.Attach(running, program, dataplane);
             Serve(options, source, running, view, metrics, view.SampleRates);
             Log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
@@ -199,12 +204,14 @@ internal static class RunCommand
             {
                 foreach (var link in links)
                     link.Detach();
+                hooks?.Detach();
             }
         }
         finally
         {
             foreach (var link in links)
                 link.Dispose();
+            hooks?.Dispose();
         }
         Log.Info("stopped");
         return 0;
@@ -241,6 +248,9 @@ internal static class RunCommand
                     "set net.ipv4.conf.all.arp_ignore=1 and arp_announce=2 on the node", ("error", e.Message));
             }
         }
+        // The kernel balances the node's own connections to IPVS services: socket hooks an
+        // earlier XDP agent left would send them around it.
+        SocketLbHooks.DetachPinned(Path.Combine(options.BpfPinDir, SocketLbHooks.LinkDirectory));
         var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, RunOptions.IpvsStateFile));
         var runtime = new IpvsRuntime(dataplane);
         metrics.SetDataplane("ipvs");

@@ -22,6 +22,8 @@ internal sealed record RunOptions(
     public System.Net.IPEndPoint? HealthzAddress { get; init; }
     /// <summary>--api-listen and its TLS flags: the API also on TCP; null: the unix socket only.</summary>
     public ApiTcpListener? ApiTcp { get; init; }
+    /// <summary>--cgroup-root: where the socket hooks attach; null: the host's cgroup v2 mount, "none": not at all.</summary>
+    public string? CgroupRoot { get; init; }
 
     public const string DefaultApiSocket = "/run/xdplb/xdplb.sock";
     public const string DefaultMetricsAddress = "127.0.0.1:9469";
@@ -40,7 +42,7 @@ internal sealed record RunOptions(
         "                 [--healthz-address ADDR:PORT] [--interface IF ...] [--dataplane ...]\n" +
         "                 [--bpf-pin-dir DIR] [--state-dir DIR] [--detach-on-exit] [--api-socket PATH]\n" +
         "                 [--api-listen ADDR:PORT (--api-cert FILE --api-key FILE --api-client-ca FILE | --insecure-api)]\n" +
-        "                 [--metrics-address ADDR:PORT]";
+        "                 [--metrics-address ADDR:PORT] [--cgroup-root DIR|none]";
 
     public static RunOptions Parse(IReadOnlyList<string> args)
     {
@@ -57,6 +59,7 @@ internal sealed record RunOptions(
         System.Net.IPEndPoint? apiListen = null;
         string? apiCert = null, apiKey = null, apiClientCa = null;
         bool insecureApi = false;
+        string? cgroupRoot = null;
         for (int i = 0; i < args.Count; i++)
         {
             string flag = args[i];
@@ -142,6 +145,9 @@ internal sealed record RunOptions(
                 case "--insecure-api":
                     insecureApi = true;
                     break;
+                case "--cgroup-root":
+                    cgroupRoot = Value();
+                    break;
                 default:
                     throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
             }
@@ -166,6 +172,7 @@ internal sealed record RunOptions(
             KubeProxyConfig = kubeProxyConfig,
             HealthzAddress = healthz,
             ApiTcp = apiTcp,
+            CgroupRoot = cgroupRoot is null or SocketLbHooks.Off ? cgroupRoot : Path.GetFullPath(cgroupRoot),
         };
     }
 }

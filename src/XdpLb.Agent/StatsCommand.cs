@@ -64,18 +64,28 @@ internal static class StatsCommand
             string name = s.Name.Length > 0 ? $" ({s.Name})" : "";
             sb.Append(CultureInfo.InvariantCulture, $"{s.Protocol.ToUpperInvariant()} {Endpoint(s.Address, s.Port)}{name} {s.Scheduler}\n");
             sb.Append(CultureInfo.InvariantCulture,
-                $"  {"backend",-28} {"weight",6} {"conns",8} {"active",7} {"inact",7} {"pkts_in",10} {"pkts_out",10} {"bytes_in",12} {"bytes_out",12} {"cps",6} {"pps_in",8} {"pps_out",8}\n");
+                $"  {"backend",-28} {"weight",6} {"conns",8} {"active",7} {"inact",7} {"pkts_in",10} {"pkts_out",10} {"bytes_in",12} {"bytes_out",12} {"cps",6} {"pps_in",8} {"pps_out",8} {"sock_conn",9} {"sock_dgram",10}\n");
             foreach (var b in s.Backends)
                 sb.Append(CultureInfo.InvariantCulture,
-                    $"  {Endpoint(b.Address, b.Port),-28} {b.Weight,6} {b.Stats.Conns,8} {b.ActiveConns,7} {b.InactiveConns,7} {b.Stats.InPackets,10} {b.Stats.OutPackets,10} {b.Stats.InBytes,12} {b.Stats.OutBytes,12} {b.Rate.Conns,6} {b.Rate.InPackets,8} {b.Rate.OutPackets,8}\n");
+                    $"  {Endpoint(b.Address, b.Port),-28} {b.Weight,6} {b.Stats.Conns,8} {b.ActiveConns,7} {b.InactiveConns,7} {b.Stats.InPackets,10} {b.Stats.OutPackets,10} {b.Stats.InBytes,12} {b.Stats.OutBytes,12} {b.Rate.Conns,6} {b.Rate.InPackets,8} {b.Rate.OutPackets,8} {SocketColumn(b.Socket?.Connects),9} {SocketColumn(b.Socket?.Datagrams),10}\n");
         }
         sb.Append("drops by reason:\n");
         foreach (var (name, value) in r.Counters.Where(c => c.Key.StartsWith("drop_", StringComparison.Ordinal) || c.Key == "malformed").OrderBy(c => c.Key))
             sb.Append(CultureInfo.InvariantCulture, $"  {name,-24} {value,12}\n");
+        var sock = r.Counters.Where(c => c.Key.StartsWith("sock_", StringComparison.Ordinal)).OrderBy(c => c.Key).ToList();
+        if (sock.Count > 0)
+        {
+            sb.Append("socket hooks:\n");
+            foreach (var (name, value) in sock)
+                sb.Append(CultureInfo.InvariantCulture, $"  {name,-24} {value,12}\n");
+        }
         if (r.Dataplane.Length > 0)
             sb.Append(CultureInfo.InvariantCulture, $"dataplane: {r.Dataplane}\n");
         return sb.ToString();
     }
+
+    // "-" where no socket hooks are attached (IPVS, --cgroup-root none): nothing is counted there.
+    private static string SocketColumn(ulong? value) => value?.ToString(CultureInfo.InvariantCulture) ?? "-";
 
     private static string Endpoint(string address, uint port) => address.Contains(':') ? $"[{address}]:{port}" : $"{address}:{port}";
 }

@@ -24,6 +24,7 @@ internal sealed class XdplbStateCleanup(string pinDir, string stateDir, string a
 
     private void DetachLinks()
     {
+        DetachSocketHooks();
         string links = Path.Combine(pinDir, "links");
         if (!Directory.Exists(links))
         {
@@ -40,6 +41,26 @@ internal sealed class XdplbStateCleanup(string pinDir, string stateDir, string a
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 report.Failed($"XDP link of {Path.GetFileName(pin)} pinned at {pin}", e.Message);
+            }
+        }
+        DeleteDirectory(links);
+    }
+
+    private void DetachSocketHooks()
+    {
+        string links = Path.Combine(pinDir, SocketLbHooks.LinkDirectory);
+        if (!Directory.Exists(links))
+            return;
+        foreach (var pin in Directory.GetFiles(links).Order(StringComparer.Ordinal))
+        {
+            try
+            {
+                XdpLink.DetachPinned(pin);
+                report.Removed($"socket hook {Path.GetFileName(pin)} (detached from its cgroup; pinned at {pin})");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                report.Failed($"socket hook {Path.GetFileName(pin)} pinned at {pin}", e.Message);
             }
         }
         DeleteDirectory(links);

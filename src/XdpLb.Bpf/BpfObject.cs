@@ -65,6 +65,31 @@ public sealed unsafe class BpfObject : IDisposable
         pinPaths[mapName] = path;
     }
 
+    /// <summary>
+    /// Makes this object use <paramref name="owner"/>'s maps wherever both define a map of
+    /// the same name, so that two objects' programs share state (libbpf refuses a map of
+    /// another type or size). Returns the names shared.
+    /// </summary>
+    public IReadOnlyList<string> ShareMapsOf(BpfObject owner)
+    {
+        if (loaded)
+            throw new InvalidOperationException($"{Name}: maps can only be shared before the object is loaded");
+        owner.RequireLoaded();
+        var shared = new List<string>();
+        for (IntPtr map = LibBpf.ObjectNextMap(handle, IntPtr.Zero); map != IntPtr.Zero; map = LibBpf.ObjectNextMap(handle, map))
+        {
+            if (LibBpf.MapIsInternal(map))
+                continue;
+            string name = Marshal.PtrToStringUTF8((IntPtr)LibBpf.MapName(map)) ?? "";
+            IntPtr theirs = LibBpf.ObjectFindMapByName(owner.handle, name);
+            if (theirs == IntPtr.Zero)
+                continue;
+            BpfException.Check(LibBpf.MapReuseFd(map, LibBpf.MapFd(theirs)), $"sharing map {name} of {owner.Name} with {Name}");
+            shared.Add(name);
+        }
+        return shared;
+    }
+
     /// <summary>The maps that were already pinned when the object loaded, and are now used by it.</summary>
     public IReadOnlySet<string> AdoptedMaps => adopted;
 

@@ -41,6 +41,9 @@ public sealed partial class XdpDataplane : IDataplane
 
     public ConnectionCollector Collector { get; }
 
+    /// <summary>Called when a backend id passes to another backend: counters kept elsewhere by id (the socket hooks') start over.</summary>
+    public Action<uint>? BackendIdReused { get; set; }
+
     public IReadOnlyDictionary<ServiceKey, Service> Applied => appliedServices;
 
     /// <summary>Brings the maps to the config (only what differs is written).</summary>
@@ -306,7 +309,10 @@ public sealed partial class XdpDataplane : IDataplane
             program.BackendConns[id] = default;
         // Traffic counters start at zero in a new map; only a reused id carries old ones.
         if (reused)
+        {
             program.BackendTraffic.Clear(id);
+            BackendIdReused?.Invoke(id);
+        }
         return id;
     }
 

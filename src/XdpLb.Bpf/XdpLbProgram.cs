@@ -41,6 +41,8 @@ public sealed class XdpLbProgram : IDisposable
     }
 
     public BpfProgram Ingress { get; }
+    /// <summary>The loaded object, whose maps the socket hooks' object shares.</summary>
+    internal BpfObject Object => obj;
     public BpfMap<ServiceMapKey, ServiceValue> Services { get; }
     public BpfMap<SlotKey, BackendValue> BackendSlots { get; }
     public BpfMap<uint, SchedState> SchedStates { get; }

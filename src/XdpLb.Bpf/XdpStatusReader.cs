@@ -19,10 +19,12 @@ public static class XdpStatusReader
         return result;
     }
 
+    /// <param name="sock">The socket hooks, when attached: their translations per backend are read too.</param>
     public static List<VirtualServer> Services(XdpLbProgram program, XdpDataplane dataplane,
-        Func<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters> rateOf)
+        Func<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters> rateOf, SockLbProgram? sock = null)
     {
         var traffic = program.ReadAllTraffic(dataplane.BackendIdLimit);
+        var sockTraffic = sock?.ReadAllTraffic(dataplane.BackendIdLimit);
         var services = new List<VirtualServer>();
         foreach (var (key, service) in dataplane.Applied)
         {
@@ -31,7 +33,8 @@ public static class XdpStatusReader
                 uint id = dataplane.BackendId(key, b);
                 var conns = program.BackendConns[id];
                 return new RealServer(b.Address, b.Port, service.Forwarding, b.Weight, conns.Active, conns.Inactive,
-                    Traffic(traffic[id]), rateOf((key, b.Address, b.Port)));
+                    Traffic(traffic[id]), rateOf((key, b.Address, b.Port)),
+                    sockTraffic is null ? null : new SocketTranslations(sockTraffic[id].Connects, sockTraffic[id].Datagrams));
             }).ToList();
             services.Add(new VirtualServer(service.Protocol, key.Address, key.Port, service.Scheduler, service.Flags, service.Persistence, dests,
                 dests.Aggregate(new TrafficCounters(), (sum, d) => sum + d.Stats),

@@ -100,6 +100,19 @@ internal static unsafe partial class LibBpf
     [LibraryImport(Library, EntryPoint = "bpf_link_update")]
     internal static partial int LinkUpdate(int linkFd, int newProgFd, IntPtr opts);
 
+    [LibraryImport(Library, EntryPoint = "bpf_object__next_map")]
+    internal static partial IntPtr ObjectNextMap(BpfObjectHandle obj, IntPtr previous);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__name")]
+    internal static partial byte* MapName(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__is_internal")]
+    [return: MarshalAs(UnmanagedType.U1)]
+    internal static partial bool MapIsInternal(IntPtr map);
+
+    [LibraryImport(Library, EntryPoint = "bpf_map__reuse_fd")]
+    internal static partial int MapReuseFd(IntPtr map, int fd);
+
     [LibraryImport(Library, EntryPoint = "bpf_link_detach")]
     internal static partial int LinkDetach(int linkFd);
 

@@ -17,6 +17,26 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "if_nametoindex", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial uint IfNameToIndex(string name);
 
+    internal const int ORdOnly = 0, ODirectory = 0x10000, OCloexec = 0x80000;
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "statfs", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int StatFs(string path, byte* buffer);
+
+    [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Stat(string path, byte* buffer);
+
+    /// <summary>A file's inode number (struct stat's st_ino, after st_dev on x86_64 and arm64).</summary>
+    internal static ulong InodeOf(string path)
+    {
+        byte* buffer = stackalloc byte[256];
+        if (Stat(path, buffer) != 0)
+            throw new BpfException($"stat of {path}", Marshal.GetLastPInvokeError());
+        return *(ulong*)(buffer + 8);
+    }
+
     [LibraryImport("libc", EntryPoint = "vsnprintf")]
     internal static partial int VsnPrintf(byte* buffer, nuint size, byte* format, IntPtr args);
 

@@ -91,7 +91,7 @@ public static class IpvsAdmFormat
     private static StringBuilder Title(uint tableSize) =>
         new StringBuilder().Append(CultureInfo.InvariantCulture, $"IP Virtual Server version 1.2.1 (size={tableSize})\n");
 
-    private static string ServiceName(VirtualServer s) => $"{ProtocolName(s.Protocol),-4} {Endpoint(s.Address, s.Port)}";
+    internal static string ServiceName(VirtualServer s) => $"{ProtocolName(s.Protocol),-4} {Endpoint(s.Address, s.Port)}";
 
     private static string ProtocolName(Protocol p) => p switch
     {
@@ -109,17 +109,17 @@ public static class IpvsAdmFormat
         _ => "?",
     };
 
-    private static string Endpoint(IPAddress a, ushort port) =>
+    internal static string Endpoint(IPAddress a, ushort port) =>
         a.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{a}]:{port}" : $"{a}:{port}";
 
     // ipvsadm sorts services by family, protocol number, address (as a number), port; dests by address, port.
-    private static IEnumerable<VirtualServer> Sorted(IEnumerable<VirtualServer> services) => services
+    internal static IEnumerable<VirtualServer> Sorted(IEnumerable<VirtualServer> services) => services
         .OrderBy(s => s.Address.AddressFamily == AddressFamily.InterNetwork ? 0 : 1)
         .ThenBy(s => ProtocolNumber(s.Protocol))
         .ThenBy(s => s.Address, AddressComparer.Instance)
         .ThenBy(s => s.Port);
 
-    private static IEnumerable<RealServer> SortedDests(VirtualServer s) =>
+    internal static IEnumerable<RealServer> SortedDests(VirtualServer s) =>
         s.RealServers.OrderBy(d => d.Address, AddressComparer.Instance).ThenBy(d => d.Port);
 
     private static int ProtocolNumber(Protocol p) => p switch { Protocol.Tcp => 6, Protocol.Udp => 17, _ => 132 };

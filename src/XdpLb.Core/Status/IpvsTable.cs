@@ -10,9 +10,12 @@ public sealed record TrafficCounters(ulong Conns = 0, ulong InPackets = 0, ulong
         a.Conns + b.Conns, a.InPackets + b.InPackets, a.OutPackets + b.OutPackets, a.InBytes + b.InBytes, a.OutBytes + b.OutBytes);
 }
 
-/// <summary>A real server as ipvsadm shows it.</summary>
+/// <summary>Connections and datagrams given a backend by the socket hooks (connect, sendmsg), which no packet counter sees.</summary>
+public sealed record SocketTranslations(ulong Connects = 0, ulong Datagrams = 0);
+
+/// <summary>A real server as ipvsadm shows it, and what the socket hooks sent it (null where there are none: IPVS).</summary>
 public sealed record RealServer(IPAddress Address, ushort Port, Forwarding Forwarding, ushort Weight, uint ActiveConns, uint InactiveConns,
-    TrafficCounters Stats, TrafficCounters Rate);
+    TrafficCounters Stats, TrafficCounters Rate, SocketTranslations? Socket = null);
 
 /// <summary>A virtual server as ipvsadm shows it; the same for the XDP and the IPVS dataplane.</summary>
 public sealed record VirtualServer(Protocol Protocol, IPAddress Address, ushort Port, Scheduler Scheduler, IReadOnlyList<SchedulerFlag> Flags,

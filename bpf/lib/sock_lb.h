@@ -1,0 +1,311 @@
+/* Socket-level load balancing: a socket of a process on the node (or in a pod under the
+ * same cgroup root) that connects or sends to a service address is given a backend's
+ * address instead, chosen by the same scheduler state and affinity templates as the XDP
+ * path. Nothing is rewritten per packet afterwards; reads of the peer address are turned
+ * back to the VIP. */
+#pragma once
+
+#include "common.h"
+#include "maps.h"
+#include "flow.h"
+#include "affinity.h"
+#include "backend_stats.h"
+#include "pick.h"
+#include "sock_state.h"
+
+#define ECONNREFUSED 111
+
+static __always_inline struct service *sock_service_of(const struct flow_key *flow)
+{
+	struct service_key key = {
+		.addr = flow->daddr,
+		.port = flow->dport,
+		.proto = flow->proto,
+		.family = flow->family,
+	};
+
+	return bpf_map_lookup_elem(&services, &key);
+}
+
+/* Who the client is, for affinity and source hashing: the address the socket is bound to,
+ * or, for the usual unbound socket (its source is chosen after this hook), its network
+ * namespace, which stands for a pod or the node. The stand-in cannot be a real client:
+ * IPv4's has bits set in words IPv4 leaves zero, IPv6's is in ff00::/8 (multicast, never a
+ * source). */
+static __always_inline void sock_client_of(struct flow_key *flow, const struct bpf_sock *sk, __u64 netns_cookie)
+{
+	if (sk && flow->family == AF_INET && sk->src_ip4) {
+		flow->saddr.words[0] = sk->src_ip4;
+		return;
+	}
+	if (sk && flow->family == AF_INET6 && (sk->src_ip6[0] | sk->src_ip6[1] | sk->src_ip6[2] | sk->src_ip6[3])) {
+		flow->saddr.words[0] = sk->src_ip6[0];
+		flow->saddr.words[1] = sk->src_ip6[1];
+		flow->saddr.words[2] = sk->src_ip6[2];
+		flow->saddr.words[3] = sk->src_ip6[3];
+		return;
+	}
+	if (flow->family == AF_INET) {
+		flow->saddr.words[0] = (__u32)netns_cookie ^ (__u32)(netns_cookie >> 32);
+		flow->saddr.words[1] = 0xffffffff;
+	} else {
+		flow->saddr.words[0] = bpf_htonl(0xff000000);
+		flow->saddr.words[2] = (__u32)netns_cookie;
+		flow->saddr.words[3] = (__u32)(netns_cookie >> 32);
+	}
+}
+
+/* Whether the socket path may take a service: direct routing and tunnels need the packet
+ * to reach the backend addressed to the VIP, which only the network path does. */
+static __always_inline int sock_serves(const struct service *svc)
+{
+	if (svc->flags & (SVC_F_DIRECT | SVC_F_TUNNEL)) {
+		sock_count(SOCK_CNT_SKIPPED_MODE);
+		return 0;
+	}
+	return 1;
+}
+
+/* Whether a backend id still belongs to the service it was chosen in (weight 0 included:
+ * IPVS keeps the connections of a quiesced dest). */
+static __always_inline int sock_backend_current(__u32 backend_id, __u32 service_id)
+{
+	struct backend_status *st = bpf_map_lookup_elem(&backend_status, &backend_id);
+
+	return st && st->service_id == service_id && st->weight_plus_one > 0;
+}
+
+/* Gives back the IPVS count a socket holds. Only while its backend is still the one the
+ * id names: a removed backend's id may have been given to another with fresh counts. */
+static __always_inline void sock_release_count(struct sock_translation *t)
+{
+	struct backend_conns *c;
+	__u8 counted = t->counted;
+
+	t->counted = SOCK_COUNTED_NONE;
+	if (counted == SOCK_COUNTED_NONE || !sock_backend_current(t->backend_id, t->service_id))
+		return;
+	c = backend_conns_of(t->backend_id);
+	if (!c)
+		return;
+	if (counted == SOCK_COUNTED_ACTIVE) {
+		if (READ_ONCE(c->active))
+			__sync_fetch_and_sub(&c->active, 1);
+	} else if (READ_ONCE(c->inactive)) {
+		__sync_fetch_and_sub(&c->inactive, 1);
+	}
+}
+
+/* Moves a socket's count to `to` (active or inactive), as IPVS does on entering or
+ * leaving ESTABLISHED. */
+static __always_inline void sock_hold_count(struct sock_translation *t, __u8 to)
+{
+	struct backend_conns *c;
+
+	if (t->counted == to)
+		return;
+	sock_release_count(t);
+	c = backend_conns_of(t->backend_id);
+	if (!c)
+		return;
+	if (to == SOCK_COUNTED_ACTIVE)
+		__sync_fetch_and_add(&c->active, 1);
+	else
+		__sync_fetch_and_add(&c->inactive, 1);
+	t->counted = to;
+}
+
+/* The address a hook writes back: the backend's, or for an IPv6 socket reaching an IPv4
+ * service, the backend's as ::ffff:a.b.c.d. */
+static __always_inline void sock_set_user_ip6(struct bpf_sock_addr *ctx, const struct lb_addr *addr, int mapped)
+{
+	if (mapped) {
+		ctx->user_ip6[0] = 0;
+		ctx->user_ip6[1] = 0;
+		ctx->user_ip6[2] = bpf_htonl(0xffff);
+		ctx->user_ip6[3] = addr->words[0];
+		return;
+	}
+	ctx->user_ip6[0] = addr->words[0];
+	ctx->user_ip6[1] = addr->words[1];
+	ctx->user_ip6[2] = addr->words[2];
+	ctx->user_ip6[3] = addr->words[3];
+}
+
+/* The destination a sock_addr hook was given, as a flow key (daddr, dport, proto,
+ * family). An IPv6 socket's ::ffff:a.b.c.d is taken as IPv4; *mapped says so. */
+static __always_inline void sock_destination(struct bpf_sock_addr *ctx, struct flow_key *flow, int ipv6, int *mapped)
+{
+	flow->proto = ctx->protocol;
+	flow->dport = (__u16)ctx->user_port;
+	*mapped = 0;
+	if (!ipv6) {
+		flow->family = AF_INET;
+		flow->daddr.words[0] = ctx->user_ip4;
+		return;
+	}
+	flow->family = AF_INET6;
+	flow->daddr.words[0] = ctx->user_ip6[0];
+	flow->daddr.words[1] = ctx->user_ip6[1];
+	flow->daddr.words[2] = ctx->user_ip6[2];
+	flow->daddr.words[3] = ctx->user_ip6[3];
+	if (flow->daddr.words[0] == 0 && flow->daddr.words[1] == 0 && flow->daddr.words[2] == bpf_htonl(0xffff)) {
+		flow->family = AF_INET;
+		flow->daddr.words[0] = flow->daddr.words[3];
+		flow->daddr.words[2] = 0;
+		flow->daddr.words[3] = 0;
+		*mapped = 1;
+	}
+}
+
+static __always_inline void sock_set_destination(struct bpf_sock_addr *ctx, const struct backend *be, int ipv6, int mapped)
+{
+	if (ipv6)
+		sock_set_user_ip6(ctx, &be->addr, mapped);
+	else
+		ctx->user_ip4 = be->addr.words[0];
+	ctx->user_port = be->port;
+}
+
+/* A service without a usable backend refuses the connection, as a reset from IPVS would. */
+static __always_inline int sock_refuse(void)
+{
+	sock_count(SOCK_CNT_NO_BACKEND);
+	bpf_set_retval(-ECONNREFUSED);
+	return 0;
+}
+
+/* connect(): TCP, and UDP sockets that connect. The choice is remembered on the socket
+ * for getpeername/recvmsg and for its IPVS count (TCP's is taken when the SYN goes out,
+ * by the sockops program; a connected UDP socket is one inactive connection until closed). */
+static __always_inline int sock_connect(struct bpf_sock_addr *ctx, int ipv6)
+{
+	struct flow_key flow = {};
+	struct sock_translation *t;
+	struct service *svc;
+	struct backend *be;
+	struct bpf_sock *sk = ctx->sk;
+	int mapped;
+
+	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
+		return 1;
+	sock_destination(ctx, &flow, ipv6, &mapped);
+	svc = sock_service_of(&flow);
+	if (!sk)
+		return 1;
+	t = bpf_sk_storage_get(&sock_translations, sk, 0, svc ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	if (t) {
+		/* A socket connecting again leaves its earlier backend. */
+		sock_release_count(t);
+		t->family = 0;
+	}
+	if (!svc || !sock_serves(svc))
+		return 1;
+	sock_client_of(&flow, sk, bpf_get_netns_cookie(ctx));
+	be = pick_backend(svc, &flow);
+	if (!be || be->family != flow.family)
+		return sock_refuse();
+	if (t) {
+		t->vip = flow.daddr;
+		t->vport = flow.dport;
+		t->backend_addr = be->addr;
+		t->backend_port = be->port;
+		t->backend_id = be->id;
+		t->service_id = svc->id;
+		t->proto = flow.proto;
+		t->mapped = mapped;
+		t->family = flow.family;
+		if (flow.proto == IPPROTO_UDP)
+			sock_hold_count(t, SOCK_COUNTED_INACTIVE);
+	}
+	backend_count_connection(be->id);
+	sock_count_backend(be->id, 0);
+	sock_count(SOCK_CNT_CONNECT);
+	sock_set_destination(ctx, be, ipv6, mapped);
+	return 1;
+}
+
+/* sendmsg() with a destination (unconnected UDP): the socket's earlier choice for this
+ * VIP while its backend is still in the service, else a new one, remembered both ways. */
+static __always_inline int sock_sendmsg(struct bpf_sock_addr *ctx, int ipv6)
+{
+	struct flow_key flow = {};
+	struct sock_udp_key key = {};
+	struct sock_reverse_key rkey = {};
+	struct sock_reverse rev = {};
+	struct sock_udp_choice *choice, fresh = {};
+	struct service *svc;
+	struct backend *be;
+	int mapped;
+
+	if (ctx->protocol != IPPROTO_UDP)
+		return 1;
+	sock_destination(ctx, &flow, ipv6, &mapped);
+	svc = sock_service_of(&flow);
+	if (!svc || !sock_serves(svc))
+		return 1;
+	key.cookie = bpf_get_socket_cookie(ctx);
+	key.vip = flow.daddr;
+	key.vport = flow.dport;
+	key.family = flow.family;
+	choice = bpf_map_lookup_elem(&sock_udp_choices, &key);
+	if (choice && choice->service_id == svc->id && sock_backend_current(choice->backend.id, svc->id)) {
+		fresh = *choice;
+	} else {
+		sock_client_of(&flow, ctx->sk, bpf_get_netns_cookie(ctx));
+		be = pick_backend(svc, &flow);
+		if (!be || be->family != flow.family)
+			return sock_refuse();
+		fresh.backend = *be;
+		fresh.service_id = svc->id;
+		bpf_map_update_elem(&sock_udp_choices, &key, &fresh, BPF_ANY);
+		backend_count_connection(be->id);
+	}
+	rkey.cookie = key.cookie;
+	rkey.backend_addr = fresh.backend.addr;
+	rkey.backend_port = fresh.backend.port;
+	rkey.family = flow.family;
+	rev.vip = flow.daddr;
+	rev.vport = flow.dport;
+	bpf_map_update_elem(&sock_reverses, &rkey, &rev, BPF_ANY);
+	sock_count_backend(fresh.backend.id, 1);
+	sock_count(SOCK_CNT_SENDMSG);
+	sock_set_destination(ctx, &fresh.backend, ipv6, mapped);
+	return 1;
+}
+
+/* recvmsg() and getpeername(): a backend's address, where the socket addressed a VIP,
+ * is shown as the VIP. Datagrams of unconnected sockets are looked up by where they came
+ * from (recvmsg only). */
+static __always_inline int sock_reverse(struct bpf_sock_addr *ctx, int ipv6, int datagrams)
+{
+	struct flow_key from = {};
+	struct sock_translation *t = 0;
+	struct sock_reverse_key rkey = {};
+	struct sock_reverse *rev;
+	struct backend vip = {};
+	int mapped;
+
+	sock_destination(ctx, &from, ipv6, &mapped);
+	if (ctx->sk)
+		t = bpf_sk_storage_get(&sock_translations, ctx->sk, 0, 0);
+	if (t && t->family == from.family && t->backend_port == from.dport && lb_addr_equal(&t->backend_addr, &from.daddr)) {
+		vip.addr = t->vip;
+		vip.port = t->vport;
+	} else {
+		if (!datagrams)
+			return 1;
+		rkey.cookie = bpf_get_socket_cookie(ctx);
+		rkey.backend_addr = from.daddr;
+		rkey.backend_port = from.dport;
+		rkey.family = from.family;
+		rev = bpf_map_lookup_elem(&sock_reverses, &rkey);
+		if (!rev)
+			return 1;
+		vip.addr = rev->vip;
+		vip.port = rev->vport;
+	}
+	sock_count(SOCK_CNT_REVERSE);
+	sock_set_destination(ctx, &vip, ipv6, mapped);
+	return 1;
+}

@@ -1,0 +1,122 @@
+using XdpLb.Bpf;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Agent;
+
+/// <summary>
+/// The XDP dataplane's socket hooks (README, "Traffic that starts on the node"): attached at
+/// --cgroup-root, pinned under --bpf-pin-dir/cgroup-links so that they keep balancing while
+/// no agent runs, and taken over by the next agent without a gap.
+/// </summary>
+internal sealed class SocketLbHooks : IDisposable
+{
+    public const string LinkDirectory = "cgroup-links";
+    public const string Off = "none";
+
+    // Where a cgroup v2 hierarchy is mounted: unified hosts, then hybrid ones (systemd's).
+    private static readonly string[] AutoRoots = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"];
+
+    private readonly List<CgroupLink> links;
+
+    private SocketLbHooks(SockLbProgram program, string cgroupRoot, List<CgroupLink> links)
+    {
+        Program = program;
+        CgroupRoot = cgroupRoot;
+        this.links = links;
+    }
+
+    public SockLbProgram Program { get; }
+    public string CgroupRoot { get; }
+
+    /// <summary>An explicit --cgroup-root must be a cgroup v2 directory: checked before anything loads.</summary>
+    public static void CheckOption(string? cgroupRoot)
+    {
+        if (cgroupRoot is null or Off || CgroupLink.IsCgroup2(cgroupRoot))
+            return;
+        throw new UsageException($"--cgroup-root {cgroupRoot} is not a directory of a cgroup v2 filesystem " +
+            "(mount -t cgroup2 none DIR, or give --cgroup-root none to balance no traffic that starts on the node)");
+    }
+
+    /// <summary>
+    /// Loads and attaches the hooks, or returns null when they are off or, without an
+    /// explicit --cgroup-root, cannot run here (logged). Hooks an earlier agent left where
+    /// none are wanted now are detached.
+    /// </summary>
+    public static SocketLbHooks? Start(RunOptions options, XdpLbProgram xdp, XdpDataplane dataplane, Limits limits)
+    {
+        string linkDir = Path.Combine(options.BpfPinDir, LinkDirectory);
+        string? root = options.CgroupRoot ?? AutoRoots.FirstOrDefault(CgroupLink.IsCgroup2);
+        if (root is null or Off)
+        {
+            DetachPinned(linkDir);
+            Log.Info("socket-level load balancing off: connections that start on the node or in its pods are not balanced",
+                ("reason", root is Off ? "--cgroup-root none" : $"no cgroup v2 mounted at {string.Join(" or ", AutoRoots)}"));
+            return null;
+        }
+        SockLbProgram program;
+        try
+        {
+            program = SockLbProgram.Load(xdp, limits, options.BpfPinDir);
+        }
+        catch (BpfException e) when (options.CgroupRoot is null)
+        {
+            DetachPinned(linkDir);
+            Log.Warn("socket-level load balancing unavailable: connections that start on the node or in its pods are not balanced " +
+                "(give --cgroup-root to make this an error)", ("error", e.Message));
+            return null;
+        }
+        Directory.CreateDirectory(linkDir);
+        var links = new List<CgroupLink>();
+        int adopted = 0;
+        try
+        {
+            foreach (var ((name, attachType), prog) in SockLbProgram.Hooks.Zip(program.Programs))
+            {
+                links.Add(CgroupLink.AttachPinned(prog, attachType, root, Path.Combine(linkDir, name), out bool wasAdopted));
+                adopted += wasAdopted ? 1 : 0;
+            }
+        }
+        catch (BpfException e)
+        {
+            // Half the hooks would translate connects whose replies nothing turns back: none or all.
+            foreach (var link in links)
+                link.Detach();
+            program.Dispose();
+            if (options.CgroupRoot is not null)
+                throw;
+            Log.Warn("socket-level load balancing unavailable: connections that start on the node or in its pods are not balanced " +
+                "(give --cgroup-root to make this an error)", ("error", e.Message));
+            return null;
+        }
+        dataplane.BackendIdReused += id => program.BackendTraffic.Clear(id);
+        Log.Info("socket-level load balancing attached", ("cgroup", root), ("hooks", links.Count), ("adopted", adopted));
+        return new SocketLbHooks(program, root, links);
+    }
+
+    /// <summary>Removes hooks an earlier agent pinned: with --cgroup-root none, on the IPVS dataplane (the kernel balances local traffic there), and by cleanup.</summary>
+    public static void DetachPinned(string linkDir)
+    {
+        if (!Directory.Exists(linkDir))
+            return;
+        foreach (var pin in Directory.GetFiles(linkDir))
+        {
+            XdpLink.DetachPinned(pin);
+            Log.Info("socket hook detached", ("pin", pin));
+        }
+        Directory.Delete(linkDir);
+    }
+
+    public void Detach()
+    {
+        foreach (var link in links)
+            link.Detach();
+        Log.Info("socket-level load balancing detached", ("cgroup", CgroupRoot));
+    }
+
+    public void Dispose()
+    {
+        foreach (var link in links)
+            link.Dispose();
+        Program.Dispose();
+    }
+}
