@@ -13,8 +13,17 @@ internal sealed class SocketLbHooks : IDisposable
     public const string LinkDirectory = "cgroup-links";
     public const string Off = "none";
 
-    // Where a cgroup v2 hierarchy is mounted: unified hosts, then hybrid ones (systemd's).
-    private static readonly string[] AutoRoots = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"];
+    private const string AutoRoot = "/sys/fs/cgroup";
+
+    /// <summary>
+    /// The cgroup v2 directory to attach at: DIR itself, or on a hybrid host (systemd's
+    /// cgroup v1 layout) its "unified" child, so that --cgroup-root can name the host's
+    /// /sys/fs/cgroup whatever its layout. Null when neither is cgroup v2.
+    /// </summary>
+    public static string? Resolve(string directory) =>
+        CgroupLink.IsCgroup2(directory) ? directory
+        : CgroupLink.IsCgroup2(Path.Combine(directory, "unified")) ? Path.Combine(directory, "unified")
+        : null;
 
     private readonly List<CgroupLink> links;
 
@@ -31,9 +40,9 @@ internal sealed class SocketLbHooks : IDisposable
     /// <summary>An explicit --cgroup-root must be a cgroup v2 directory: checked before anything loads.</summary>
     public static void CheckOption(string? cgroupRoot)
     {
-        if (cgroupRoot is null or Off || CgroupLink.IsCgroup2(cgroupRoot))
+        if (cgroupRoot is null or Off || Resolve(cgroupRoot) is not null)
             return;
-        throw new UsageException($"--cgroup-root {cgroupRoot} is not a directory of a cgroup v2 filesystem " +
+        throw new UsageException($"--cgroup-root {cgroupRoot} is not a directory of a cgroup v2 filesystem, nor has one named unified " +
             "(mount -t cgroup2 none DIR, or give --cgroup-root none to balance no traffic that starts on the node)");
     }
 
@@ -45,12 +54,12 @@ internal sealed class SocketLbHooks : IDisposable
     public static SocketLbHooks? Start(RunOptions options, XdpLbProgram xdp, XdpDataplane dataplane, Limits limits)
     {
         string linkDir = Path.Combine(options.BpfPinDir, LinkDirectory);
-        string? root = options.CgroupRoot ?? AutoRoots.FirstOrDefault(CgroupLink.IsCgroup2);
-        if (root is null or Off)
+        string? root = options.CgroupRoot is Off ? null : Resolve(options.CgroupRoot ?? AutoRoot);
+        if (root is null)
         {
             DetachPinned(linkDir);
             Log.Info("socket-level load balancing off: connections that start on the node or in its pods are not balanced",
-                ("reason", root is Off ? "--cgroup-root none" : $"no cgroup v2 mounted at {string.Join(" or ", AutoRoots)}"));
+                ("reason", options.CgroupRoot is Off ? "--cgroup-root none" : $"no cgroup v2 mounted at {AutoRoot} or {AutoRoot}/unified"));
             return null;
         }
         SockLbProgram program;

@@ -86,6 +86,9 @@ public class DeployManifestTests
         Assert.Equal(KubeProxyConfigPath, FlagValue(argv, "--kube-proxy-config"));
         Assert.Equal("auto", FlagValue(argv, "--dataplane"));
         Assert.EndsWith($":{HealthzPort}", FlagValue(argv, "--healthz-address"), StringComparison.Ordinal);
+        // The socket hooks attach at the host's cgroup root, mounted in; not at the pod's own.
+        string cgroupRoot = FlagValue(argv, "--cgroup-root");
+        Assert.Contains(agent.VolumeMounts, m => m.MountPath == cgroupRoot);
 
         // The path is a key of the ConfigMap mounted at its directory.
         var mount = Assert.Single(agent.VolumeMounts, m => m.MountPath == Path.GetDirectoryName(KubeProxyConfigPath));
@@ -117,6 +120,7 @@ public class DeployManifestTests
     [InlineData("/var/lib/xdplb", "/var/lib/xdplb", null, false)]
     [InlineData("/lib/modules", "/lib/modules", null, true)]
     [InlineData("/run/xtables.lock", "/run/xtables.lock", null, false)]
+    [InlineData("/host/sys/fs/cgroup", "/sys/fs/cgroup", "HostToContainer", true)]
     public void Agent_mounts_the_host_paths_it_uses(string mountPath, string hostPath, string? propagation, bool readOnly)
     {
         var mount = Assert.Single(Agent.VolumeMounts, m => m.MountPath == mountPath);
