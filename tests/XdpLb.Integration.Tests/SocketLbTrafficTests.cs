@@ -195,6 +195,18 @@ public sealed class SocketLbTrafficTests : IDisposable
     }
 
     [Fact]
+    public void TheDaemonSetsCapabilitiesAreEnoughToAttachTheHooks()
+    {
+        File.WriteAllText(configFile, Config());
+        // deploy/03-daemonset.yaml's set, as a root process in a container gets it: the bounding set.
+        string[] wrapper = ["setpriv", "--bounding-set", "-all,+net_admin,+net_raw,+bpf,+perfmon,+sys_admin,+sys_resource", "sh", "-c"];
+        using var agent = AgentProcess.StartWrapped(topology.Lb, wrapper, topology.AgentArgs(configFile, "--cgroup-root", cgroup.Root));
+
+        Assert.Contains("msg=\"socket-level load balancing attached\"", agent.Log);
+        Assert.Equal(("peer 10.96.0.10:80", "b3"), ConnectFromNode(NetnsTopology.Vip));
+    }
+
+    [Fact]
     public void WithCgroupRootNoneNothingIsAttached()
     {
         File.WriteAllText(configFile, Config());
@@ -214,7 +226,7 @@ public sealed class SocketLbTrafficTests : IDisposable
             TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains($"--cgroup-root {topology.Home.StateDir} is not a directory of a cgroup v2 filesystem", r.Stderr);
+        Assert.Contains($"--cgroup-root {topology.Home.StateDir} is not a directory of a cgroup v2 filesystem, nor has one named unified", r.Stderr);
     }
 
     public void Dispose()
