@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: a client, xdplb and three backends in network namespaces; 30 HTTP requests
-# to the service address go through xdplb's XDP program; shows who answered. Everything
-# it creates is removed on exit, also on failure or Ctrl-C.
+# to the service address go through xdplb's XDP program, then 6 from a process on the node
+# through its socket hooks; shows who answered. Everything it creates is removed on exit,
+# also on failure or Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,8 @@ cleanup() {
     [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null || true
     tests/netns/topology.sh down "$PREFIX"
     umount -l "$workdir/bpf" 2>/dev/null || true
+    rmdir "$cgroup/node-process" "$cgroup" 2>/dev/null || true
+    umount -l "$workdir/cgroup" 2>/dev/null || true
     rm -rf "$workdir"
 }
 trap cleanup EXIT
@@ -40,10 +43,17 @@ sed 's/^/   /' "$workdir/xdplb.yaml"
 # so that they would outlive the agent as on a node; it goes away with the demo.
 mkdir -p "$workdir/bpf" "$workdir/state"
 mount -t bpf bpf "$workdir/bpf"
-echo "== starting: xdplb run --config xdplb.yaml --interface lbc --interface lb1 --interface lb2 --interface lb3 --bpf-pin-dir ... --state-dir ..."
+# The socket hooks attach to a cgroup of the demo's own (not the machine's root, which
+# would reach every process here), mounted where the agent under `ip netns exec` sees it.
+mkdir -p "$workdir/cgroup"
+mount -t cgroup2 none "$workdir/cgroup"
+cgroup="$workdir/cgroup/xdplb-demo-$$"
+mkdir -p "$cgroup/node-process"
+echo "== starting: xdplb run --config xdplb.yaml --interface lbc --interface lb1 --interface lb2 --interface lb3 --bpf-pin-dir ... --state-dir ... --api-socket ... --cgroup-root ..."
 ip netns exec "${PREFIX}lb" bin/xdplb run --config "$workdir/xdplb.yaml" \
     --interface lbc --interface lb1 --interface lb2 --interface lb3 \
-    --bpf-pin-dir "$workdir/bpf" --state-dir "$workdir/state" 2>"$workdir/agent.log" &
+    --bpf-pin-dir "$workdir/bpf" --state-dir "$workdir/state" --api-socket "$workdir/xdplb.sock" \
+    --cgroup-root "$cgroup" 2>"$workdir/agent.log" &
 agent_pid=$!
 for _ in $(seq 1 300); do
     grep -q 'msg=ready' "$workdir/agent.log" && break
@@ -66,6 +76,15 @@ echo "== per backend:"
 for b in b1 b2 b3; do
     printf '   %s (10.0.1%s.2:8080)  %3d requests\n' "$b" "${b#b}" "${tally[$b]:-0}"
 done
+echo "== 6 requests from a process on the node (the lb namespace, in a child of --cgroup-root):"
+echo "   the socket hooks give each connect() a backend, continuing the same rr sequence"
+node_answers=()
+for i in $(seq 1 6); do
+    node_answers+=("$(sh -c "echo \$\$ > '$cgroup/node-process/cgroup.procs' && exec ip netns exec '${PREFIX}lb' curl -sS --max-time 5 http://10.96.0.10/")")
+done
+echo "   answered, in order: ${node_answers[*]}"
+echo "== xdplb list --stats (ipvsadm's table; then what the socket hooks translated):"
+bin/xdplb list --stats --api-socket "$workdir/xdplb.sock" | sed 's/^/   /'
 echo "== stopping xdplb (SIGTERM): it logs its per-backend and data path counters (XDP stays attached, maps pinned)"
 kill "$agent_pid"
 wait "$agent_pid" || true
