@@ -27,7 +27,7 @@ agent: bpf
 # that prints what getpeername/recvfrom show (the socket hooks' tests).
 tools: ensure-setup tests/netns/build/udp_echo tests/netns/build/vlan_udp tests/netns/build/sock_probe
 
-tests/netns/build/%: tests/netns/%.c
+tests/netns/build/%: tests/netns/%.c tests/netns/socket_address.h
 	mkdir -p $(@D)
 	clang -O2 -Wall -Werror -o $@ $<
 

@@ -24,43 +24,29 @@ internal sealed class XdplbStateCleanup(string pinDir, string stateDir, string a
 
     private void DetachLinks()
     {
-        DetachSocketHooks();
-        string links = Path.Combine(pinDir, "links");
-        if (!Directory.Exists(links))
-        {
-            report.Note($"no pinned XDP links in {links}");
-            return;
-        }
-        foreach (var pin in Directory.GetFiles(links).Order(StringComparer.Ordinal))
-        {
-            try
-            {
-                XdpLink.DetachPinned(pin);
-                report.Removed($"XDP link of {Path.GetFileName(pin)} (detached; pinned at {pin})");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                report.Failed($"XDP link of {Path.GetFileName(pin)} pinned at {pin}", e.Message);
-            }
-        }
-        DeleteDirectory(links);
+        DetachPins(Path.Combine(pinDir, SocketLbHooks.LinkDirectory), "socket hook", "detached from its cgroup", noteWhenAbsent: false);
+        DetachPins(Path.Combine(pinDir, "links"), "XDP link of", "detached", noteWhenAbsent: true);
     }
 
-    private void DetachSocketHooks()
+    // Each link pinned in the directory, detached now (not when the kernel frees it), then the directory.
+    private void DetachPins(string links, string what, string how, bool noteWhenAbsent)
     {
-        string links = Path.Combine(pinDir, SocketLbHooks.LinkDirectory);
         if (!Directory.Exists(links))
+        {
+            if (noteWhenAbsent)
+                report.Note($"no pinned XDP links in {links}");
             return;
+        }
         foreach (var pin in Directory.GetFiles(links).Order(StringComparer.Ordinal))
         {
             try
             {
                 XdpLink.DetachPinned(pin);
-                report.Removed($"socket hook {Path.GetFileName(pin)} (detached from its cgroup; pinned at {pin})");
+                report.Removed($"{what} {Path.GetFileName(pin)} ({how}; pinned at {pin})");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                report.Failed($"socket hook {Path.GetFileName(pin)} pinned at {pin}", e.Message);
+                report.Failed($"{what} {Path.GetFileName(pin)} pinned at {pin}", e.Message);
             }
         }
         DeleteDirectory(links);

@@ -90,6 +90,41 @@ public sealed unsafe class BpfObject : IDisposable
         return shared;
     }
 
+    /// <summary>Pins each named map under DIR/maps (see <see cref="SetPinPath"/>): the state a restart adopts.</summary>
+    public void PinMapsUnder(string pinDirectory, IEnumerable<string> mapNames)
+    {
+        string maps = Path.Combine(pinDirectory, "maps");
+        Directory.CreateDirectory(maps);
+        foreach (var name in mapNames)
+            SetPinPath(name, Path.Combine(maps, name));
+    }
+
+    /// <summary>
+    /// Loads; a refusal while maps were adopted from <paramref name="pinDirectory"/> is told
+    /// as theirs (another layout or size pinned there), not as a kernel problem.
+    /// </summary>
+    public void LoadAdopting(string? pinDirectory)
+    {
+        try
+        {
+            Load();
+        }
+        catch (BpfException e) when (pinDirectory is not null && adopted.Count > 0)
+        {
+            throw new PinnedMapsMismatchException(pinDirectory, e);
+        }
+    }
+
+    /// <summary>An object file embedded as a resource of <paramref name="assembly"/> (the agent carries its BPF objects inside).</summary>
+    public static byte[] Embedded(System.Reflection.Assembly assembly, string resource)
+    {
+        using var stream = assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"{resource} is not embedded in {assembly.GetName().Name}: build with make");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
     /// <summary>The maps that were already pinned when the object loaded, and are now used by it.</summary>
     public IReadOnlySet<string> AdoptedMaps => adopted;
 

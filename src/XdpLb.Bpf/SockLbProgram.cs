@@ -51,24 +51,12 @@ public sealed class SockLbProgram : IDisposable
         {
             obj.ShareMapsOf(xdp.Object);
             if (pinDirectory is not null)
-            {
-                string maps = Path.Combine(pinDirectory, "maps");
-                Directory.CreateDirectory(maps);
-                foreach (var name in PinnedMaps)
-                    obj.SetPinPath(name, Path.Combine(maps, name));
-            }
+                obj.PinMapsUnder(pinDirectory, PinnedMaps);
             // One choice (and one way back) per unconnected UDP socket and VIP: a connection's worth.
             obj.SetMaxEntries("sock_udp_choices", limits.Connections);
             obj.SetMaxEntries("sock_reverses", limits.Connections);
             obj.SetMaxEntries("sock_backend_traffic", limits.Backends);
-            try
-            {
-                obj.Load();
-            }
-            catch (BpfException e) when (pinDirectory is not null && obj.AdoptedMaps.Count > 0)
-            {
-                throw new PinnedMapsMismatchException(pinDirectory, e);
-            }
+            obj.LoadAdopting(pinDirectory);
             return new SockLbProgram(obj);
         }
         catch
@@ -78,14 +66,7 @@ public sealed class SockLbProgram : IDisposable
         }
     }
 
-    public static byte[] EmbeddedObject()
-    {
-        using var stream = typeof(SockLbProgram).Assembly.GetManifestResourceStream(ObjectResource)
-            ?? throw new InvalidOperationException($"{ObjectResource} is not embedded in {typeof(SockLbProgram).Assembly.GetName().Name}: build with make");
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
+    public static byte[] EmbeddedObject() => BpfObject.Embedded(typeof(SockLbProgram).Assembly, ObjectResource);
 
     /// <summary>Socket-level translations of backend ids [0, count), summed over CPUs.</summary>
     public SockBackendTraffic[] ReadAllTraffic(uint count) => BackendTraffic.ReadSummed(count, (a, b) => a + b);

@@ -68,14 +68,7 @@ public sealed class XdpLbProgram : IDisposable
     public MmapArrayMap<BackendConns> BackendConns { get; }
 
     /// <summary>The BPF object, as embedded in this assembly.</summary>
-    public static byte[] EmbeddedObject()
-    {
-        using var stream = typeof(XdpLbProgram).Assembly.GetManifestResourceStream(ObjectResource)
-            ?? throw new InvalidOperationException($"{ObjectResource} is not embedded in {typeof(XdpLbProgram).Assembly.GetName().Name}: build with make");
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return copy.ToArray();
-    }
+    public static byte[] EmbeddedObject() => BpfObject.Embedded(typeof(XdpLbProgram).Assembly, ObjectResource);
 
     /// <summary>The maps pinned under --bpf-pin-dir, so that connections outlive the agent.</summary>
     public static readonly string[] PinnedMaps =
@@ -95,12 +88,7 @@ public sealed class XdpLbProgram : IDisposable
         try
         {
             if (pinDirectory is not null)
-            {
-                string maps = Path.Combine(pinDirectory, "maps");
-                Directory.CreateDirectory(maps);
-                foreach (var name in PinnedMaps)
-                    obj.SetPinPath(name, Path.Combine(maps, name));
-            }
+                obj.PinMapsUnder(pinDirectory, PinnedMaps);
             obj.SetMaxEntries("services", limits.Services);
             obj.SetMaxEntries("sched_states", limits.Services);
             // A table per generation of each sh/dh (or mh) service.
@@ -118,14 +106,7 @@ public sealed class XdpLbProgram : IDisposable
             obj.SetMaxEntries("source_ranges", Math.Max(65_536u, checked(limits.Services * 2)));
             // One entry per direction of each connection.
             obj.SetMaxEntries("conntrack", checked(limits.Connections * 2));
-            try
-            {
-                obj.Load();
-            }
-            catch (BpfException e) when (pinDirectory is not null && obj.AdoptedMaps.Count > 0)
-            {
-                throw new PinnedMapsMismatchException(pinDirectory, e);
-            }
+            obj.LoadAdopting(pinDirectory);
             return new XdpLbProgram(obj) { Adopted = pinDirectory is not null && obj.AdoptedMaps.Count == PinnedMaps.Length };
         }
         catch

@@ -207,6 +207,20 @@ public sealed class SocketLbTrafficTests : IDisposable
     }
 
     [Fact]
+    public void CleanupDetachesTheHooksAnAgentLeft()
+    {
+        using (var agent = StartAgent())
+            Assert.Equal(0, agent.Stop());
+        Assert.Contains("xdplb_connect4", Shell.Check("bpftool", "cgroup", "show", cgroup.Root));
+
+        var r = Shell.Run(Repo.Agent, ["cleanup", .. topology.Home.Flags], TimeSpan.FromSeconds(60));
+
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("msg=removed what=\"socket hook xdplb_connect4 (detached from its cgroup", r.Stderr);
+        Assert.Equal("", Shell.Check("bpftool", "cgroup", "show", cgroup.Root).Trim());
+    }
+
+    [Fact]
     public void WithCgroupRootNoneNothingIsAttached()
     {
         File.WriteAllText(configFile, Config());

@@ -17,27 +17,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-static int parse(const char *host, int port, struct sockaddr_storage *addr, socklen_t *len)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
-
-	memset(addr, 0, sizeof(*addr));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*len = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*len = sizeof(*a6);
-		return 0;
-	}
-	fprintf(stderr, "sock_probe: %s is not an IP address\n", host);
-	return 2;
-}
+#include "socket_address.h"
 
 static void print_address(const char *label, const struct sockaddr_storage *addr)
 {
@@ -79,7 +59,7 @@ static int tcp(const char *host, int port)
 	char *body;
 	int fd;
 
-	if (parse(host, port, &addr, &len))
+	if (parse_address("sock_probe", host, port, &addr, &len))
 		return 2;
 	fd = open_socket(addr.ss_family, SOCK_STREAM);
 	if (fd < 0)
@@ -115,7 +95,7 @@ static int udp(const char *host, int port, int count)
 	ssize_t n;
 	int fd;
 
-	if (parse(host, port, &addr, &len))
+	if (parse_address("sock_probe", host, port, &addr, &len))
 		return 2;
 	fd = open_socket(addr.ss_family, SOCK_DGRAM);
 	if (fd < 0)

@@ -18,6 +18,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "socket_address.h"
+
 /* Answers from the address the datagram was sent to (as DNS servers do), so that a client
  * behind direct routing, which sent to the VIP the backend holds, gets its answer from the
  * VIP; and logs each client's address on stdout, one line a datagram. */
@@ -70,28 +72,6 @@ static int serve(int port, const char *name)
 	}
 }
 
-static int parse_address(const char *host, int port, struct sockaddr_storage *addr, socklen_t *len)
-{
-	struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
-
-	memset(addr, 0, sizeof(*addr));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(port);
-		*len = sizeof(*a4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(port);
-		*len = sizeof(*a6);
-		return 0;
-	}
-	fprintf(stderr, "udp_echo: %s is not an address\n", host);
-	return -1;
-}
-
 static int ping(const char *host, int port, int count, int interval_ms)
 {
 	struct sockaddr_storage addr;
@@ -100,7 +80,7 @@ static int ping(const char *host, int port, int count, int interval_ms)
 	socklen_t len;
 	int fd, answered = 0;
 
-	if (parse_address(host, port, &addr, &len))
+	if (parse_address("udp_echo", host, port, &addr, &len))
 		return 2;
 	fd = socket(addr.ss_family, SOCK_DGRAM, 0);
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) ||
@@ -134,7 +114,7 @@ static int send_one(const char *host, int port, int length)
 	int fd;
 	ssize_t n;
 
-	if (parse_address(host, port, &addr, &len))
+	if (parse_address("udp_echo", host, port, &addr, &len))
 		return 2;
 	if (length < 0 || length > (int)sizeof(buf)) {
 		fprintf(stderr, "udp_echo send: length %d out of range\n", length);
