@@ -22,15 +22,11 @@ internal static class CleanupCommand
         bool kubeProxy = false;
         string pinDir = RunOptions.DefaultBpfPinDir, stateDir = RunOptions.DefaultStateDir, apiSocket = RunOptions.DefaultApiSocket;
         var given = new HashSet<string>();
-        for (int i = 0; i < args.Count; i++)
+        var flags = new FlagReader(args, Usage);
+        while (flags.Next())
         {
-            string flag = args[i];
-            string Value()
-            {
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    throw new UsageException($"{flag} needs a value\n{Usage}");
-                return args[++i];
-            }
+            string flag = flags.Flag;
+            string Value() => flags.Value();
             given.Add(flag);
             switch (flag)
             {
@@ -47,7 +43,7 @@ internal static class CleanupCommand
                     apiSocket = Value();
                     break;
                 default:
-                    throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
+                    throw flags.Unknown();
             }
         }
         stateDir = Path.GetFullPath(stateDir);

@@ -17,9 +17,10 @@ internal static class ListCommand
     {
         bool stats = false, rate = false, connections = false, json = false;
         string socket = RunOptions.DefaultApiSocket;
-        for (int i = 0; i < args.Count; i++)
+        var flags = new FlagReader(args, Usage);
+        while (flags.Next())
         {
-            switch (args[i])
+            switch (flags.Flag)
             {
                 case "-n":
                 case "-L":
@@ -38,11 +39,11 @@ internal static class ListCommand
                 case "--json":
                     json = true;
                     break;
-                case "--api-socket" when i + 1 < args.Count:
-                    socket = Path.GetFullPath(args[++i]);
+                case "--api-socket":
+                    socket = Path.GetFullPath(flags.Value());
                     break;
                 default:
-                    throw new UsageException($"unknown flag \"{args[i]}\"\n{Usage}");
+                    throw flags.Unknown();
             }
         }
         if (stats && rate)

@@ -60,15 +60,11 @@ internal sealed record RunOptions(
         string? apiCert = null, apiKey = null, apiClientCa = null;
         bool insecureApi = false;
         string? cgroupRoot = null;
-        for (int i = 0; i < args.Count; i++)
+        var flags = new FlagReader(args, Usage);
+        while (flags.Next())
         {
-            string flag = args[i];
-            string Value()
-            {
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                    throw new UsageException($"{flag} needs a value\n{Usage}");
-                return args[++i];
-            }
+            string flag = flags.Flag;
+            string Value() => flags.Value();
             switch (flag)
             {
                 case "--config":
@@ -149,7 +145,7 @@ internal sealed record RunOptions(
                     cgroupRoot = Value();
                     break;
                 default:
-                    throw new UsageException($"unknown flag \"{flag}\"\n{Usage}");
+                    throw flags.Unknown();
             }
         }
         if (!kubernetes && (kubeconfig ?? hostname ?? kubeProxyConfig) is not null)

@@ -18,12 +18,13 @@ internal static class StatsCommand
         string? service = null;
         bool json = false, watch = false;
         string socket = RunOptions.DefaultApiSocket;
-        for (int i = 0; i < args.Count; i++)
+        var flags = new FlagReader(args, Usage);
+        while (flags.Next())
         {
-            switch (args[i])
+            switch (flags.Flag)
             {
-                case "--service" when i + 1 < args.Count:
-                    service = args[++i];
+                case "--service":
+                    service = flags.Value();
                     break;
                 case "--json":
                     json = true;
@@ -31,11 +32,11 @@ internal static class StatsCommand
                 case "--watch":
                     watch = true;
                     break;
-                case "--api-socket" when i + 1 < args.Count:
-                    socket = Path.GetFullPath(args[++i]);
+                case "--api-socket":
+                    socket = Path.GetFullPath(flags.Value());
                     break;
                 default:
-                    throw new UsageException($"unknown flag or missing value \"{args[i]}\"\n{Usage}");
+                    throw flags.Unknown();
             }
         }
         var request = new GetStatsRequest { Service = service ?? "" };
