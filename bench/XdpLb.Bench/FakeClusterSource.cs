@@ -26,13 +26,7 @@ internal sealed class FakeClusterSource : IBenchSource
         api = FakeApiServer.Start(netns: node.Netns);
         try
         {
-            api.Apply(new V1Node
-            {
-                ApiVersion = "v1",
-                Kind = "Node",
-                Metadata = new V1ObjectMeta { Name = NodeName },
-                Status = new V1NodeStatus { Addresses = [new V1NodeAddress { Type = "InternalIP", Address = ScratchNode.Address }] },
-            });
+            api.ApplyNode(NodeName, [ScratchNode.Address]);
             slices = new V1EndpointSlice[config.Services.Count];
             for (int i = 0; i < config.Services.Count; i++)
             {
@@ -48,14 +42,7 @@ internal sealed class FakeClusterSource : IBenchSource
             throw;
         }
         kubeconfig = node.File("kubeconfig");
-        File.WriteAllText(kubeconfig, $$$"""
-            apiVersion: v1
-            kind: Config
-            clusters: [{name: fake, cluster: {server: "http://127.0.0.1:{{{api.Port}}}"}}]
-            users: [{name: nobody, user: {token: fake}}]
-            contexts: [{name: fake, context: {cluster: fake, user: nobody}}]
-            current-context: fake
-            """);
+        api.WriteKubeconfig(kubeconfig);
         kubeProxyConfig = node.File("kube-proxy.yaml");
         // syncPeriod out of the way: a periodic full resync would land in the latency figures.
         File.WriteAllText(kubeProxyConfig, $"""

@@ -22,14 +22,7 @@ public sealed class KubernetesTrafficTests : IDisposable
     public KubernetesTrafficTests()
     {
         api = FakeApiServer.Start(netns: topology.Lb);
-        File.WriteAllText(kubeconfig, $"""
-            apiVersion: v1
-            kind: Config
-            clusters: [{"{"}name: fake, cluster: {"{"}server: "http://127.0.0.1:{api.Port}"{"}"}{"}"}]
-            users: [{"{"}name: nobody, user: {"{"}token: fake{"}"}{"}"}]
-            contexts: [{"{"}name: fake, context: {"{"}cluster: fake, user: nobody{"}"}{"}"}]
-            current-context: fake
-            """);
+        api.WriteKubeconfig(kubeconfig);
         File.WriteAllText(kubeProxyConfig, """
             apiVersion: kubeproxy.config.k8s.io/v1alpha1
             kind: KubeProxyConfiguration
@@ -39,16 +32,7 @@ public sealed class KubernetesTrafficTests : IDisposable
               minSyncPeriod: 100ms
             """);
         // The Node holds the lb namespace's addresses: with no --interface they are the ones served.
-        api.Apply(new V1Node
-        {
-            ApiVersion = "v1",
-            Kind = "Node",
-            Metadata = new V1ObjectMeta { Name = "node-a" },
-            Status = new V1NodeStatus
-            {
-                Addresses = new[] { "10.0.1.1", "10.0.11.1", "10.0.12.1", "10.0.13.1" }.Select(a => new V1NodeAddress { Type = "InternalIP", Address = a }).ToList(),
-            },
-        });
+        api.ApplyNode("node-a", ["10.0.1.1", "10.0.11.1", "10.0.12.1", "10.0.13.1"]);
     }
 
     private AgentProcess StartAgent() => AgentProcess.Start(topology.Lb,

@@ -25,14 +25,7 @@ public sealed class KubernetesIpvsNode : IDisposable
         try
         {
             Api = FakeApiServer.Start(netns: Topology.Lb);
-            File.WriteAllText(kubeconfig, $$$"""
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: fake, cluster: {server: "http://127.0.0.1:{{{Api.Port}}}"}}]
-                users: [{name: nobody, user: {token: fake}}]
-                contexts: [{name: fake, context: {cluster: fake, user: nobody}}]
-                current-context: fake
-                """);
+            Api.WriteKubeconfig(kubeconfig);
             File.WriteAllText(kubeProxyConfig, """
                 apiVersion: kubeproxy.config.k8s.io/v1alpha1
                 kind: KubeProxyConfiguration
@@ -44,13 +37,7 @@ public sealed class KubernetesIpvsNode : IDisposable
             // UDP entries that saw a reply last 30 s by default; at 120 s an entry the agent
             // should have deleted cannot have expired by itself while a test looks for it.
             Topology.Exec(Topology.Lb, "sysctl", "-qw", "net.netfilter.nf_conntrack_udp_timeout=120");
-            Api.Apply(new V1Node
-            {
-                ApiVersion = "v1",
-                Kind = "Node",
-                Metadata = new V1ObjectMeta { Name = NodeName },
-                Status = new V1NodeStatus { Addresses = NodeAddresses.Select(a => new V1NodeAddress { Type = "InternalIP", Address = a }).ToList() },
-            });
+            Api.ApplyNode(NodeName, NodeAddresses);
             foreach (var obj in Services.Objects)
                 Api.Apply(obj);
             agent = StartAgent();
