@@ -43,7 +43,7 @@ public sealed class BackgroundProcess : IDisposable
         while (!seen(Lines))
         {
             if (DateTime.UtcNow > deadline || process.HasExited)
-                throw new InvalidOperationException($"no {what} in the output (exited: {process.HasExited}):\n{string.Join('\n', Lines)}");
+                throw new InvalidOperationException($"{what}: not in the output (exited: {process.HasExited}):\n{string.Join('\n', Lines)}");
             Thread.Sleep(50);
         }
     }
