@@ -6,7 +6,7 @@ CONFIGURATION ?= Release
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
-.PHONY: all setup ensure-setup build bpf agent tools test test-unit test-kubernetes test-bpf test-integration test-vm demo bench clean vm vm-selftest
+.PHONY: all setup ensure-setup build bpf agent tools grpc-js-client test test-unit test-kubernetes test-bpf test-integration test-vm demo bench clean vm vm-selftest
 
 all: build
 
@@ -31,7 +31,16 @@ tests/netns/build/%: tests/netns/%.c tests/netns/socket_address.h
 	mkdir -p $(@D)
 	clang -O2 -Wall -Werror -o $@ $<
 
-build: bpf agent tools
+# The independent gRPC client of the integration tests (tests/grpc-js-client): its pinned
+# npm packages, installed again whenever the lock file changes.
+GRPC_JS_CLIENT := tests/grpc-js-client
+grpc-js-client: $(GRPC_JS_CLIENT)/node_modules/.package-lock.json
+
+$(GRPC_JS_CLIENT)/node_modules/.package-lock.json: $(GRPC_JS_CLIENT)/package.json $(GRPC_JS_CLIENT)/package-lock.json | ensure-setup
+	cd $(GRPC_JS_CLIENT) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+build: bpf agent tools grpc-js-client
 	$(DOTNET) build XdpLb.sln -c $(CONFIGURATION) -v quiet -nologo
 
 test: build
@@ -68,6 +77,6 @@ bench: build
 
 clean:
 	$(MAKE) -C bpf clean
-	rm -rf bin tests/netns/build
+	rm -rf bin tests/netns/build $(GRPC_JS_CLIENT)/node_modules
 	$(DOTNET) clean XdpLb.sln -v quiet -nologo >/dev/null 2>&1 || true
-	find src tests bench -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +
+	find src tests bench examples -type d \( -name bin -o -name obj \) -prune -exec rm -rf {} +

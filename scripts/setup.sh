@@ -15,6 +15,10 @@ missing=()
 for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# node and npm for the independent gRPC client of the tests (tests/grpc-js-client). Checked
+# as commands: a node from another source (NodeSource's nodejs, which carries npm) will do,
+# and Debian's npm package would conflict with it.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "setup: installing ${missing[*]}"
     apt-get update -qq

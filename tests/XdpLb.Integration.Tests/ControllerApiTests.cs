@@ -200,36 +200,13 @@ public sealed class ControllerApiTests : IDisposable
 
     private static async Task<RpcException> Refused<T>(AsyncUnaryCall<T> call) => await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
 
-    private string List()
-    {
-        var r = Shell.Run(Repo.Agent, ["list", "-n", "--api-socket", topology.Home.ApiSocket], TimeSpan.FromSeconds(30));
-        Assert.True(r.ExitCode == 0, r.Stderr);
-        return r.Stdout;
-    }
+    private string List() => AgentList.List(topology.Home.ApiSocket);
 
-    /// <summary>The services and their backends as `xdplb list -n` shows them, without the connection counts.</summary>
-    private string Servers() => string.Join('\n', List().Split('\n').Skip(3)
-        .Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries).Take(l.TrimStart().StartsWith("->") ? 4 : 3))));
+    private string Servers() => AgentList.Servers(topology.Home.ApiSocket);
 
-    /// <summary>Polls `xdplb list` until the agent has synced the change (within minSyncPeriod).</summary>
-    private void WaitForList(Func<string, bool> synced, AgentProcess agent)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string list;
-        while (!synced(list = List()))
-        {
-            if (DateTime.UtcNow > deadline)
-                throw new InvalidOperationException($"not synced within 30 s:\n{list}\n{agent.Log}");
-            Thread.Sleep(100);
-        }
-    }
+    private void WaitForList(Func<string, bool> synced, AgentProcess agent) => AgentList.WaitFor(topology.Home.ApiSocket, synced, agent);
 
-    private string Get(string address)
-    {
-        var r = topology.Exec(topology.Client, "curl", "-sS", "--max-time", "5", "-H", "Connection: close", $"http://{address}/");
-        Assert.True(r.ExitCode == 0, $"curl exited {r.ExitCode}: {r.Stderr}");
-        return r.Stdout.Trim();
-    }
+    private string Get(string address) => topology.HttpGet(address);
 
     public void Dispose()
     {

@@ -50,6 +50,15 @@ public sealed class NetnsTopology : IDisposable
         return r.Stdout.Trim();
     }
 
+    /// <summary>One HTTP request from the client on a new connection; returns the backend that answered ("bN").</summary>
+    public string HttpGet(string address)
+    {
+        var r = Exec(Client, "curl", "-sS", "--max-time", "5", "-H", "Connection: close", $"http://{address}/");
+        if (r.ExitCode != 0)
+            throw new InvalidOperationException($"curl http://{address}/ exited {r.ExitCode}: {r.Stderr}");
+        return r.Stdout.Trim();
+    }
+
     /// <summary>Runs a command inside one of the topology's namespaces.</summary>
     public ShellResult Exec(string netns, params string[] command) =>
         Shell.Run("ip", new[] { "netns", "exec", netns }.Concat(command), TimeSpan.FromSeconds(120));
