@@ -1,4 +1,3 @@
-using System.Net.Sockets;
 using Grpc.Net.Client;
 using XdpLb.Api.V1;
 
@@ -9,24 +8,7 @@ public static class AgentClient
 {
     public static Agent.AgentClient Connect(string socketPath, out GrpcChannel channel)
     {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (_, cancel) =>
-            {
-                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-                try
-                {
-                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), cancel);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        };
-        channel = GrpcChannel.ForAddress("http://xdplb", new GrpcChannelOptions { HttpHandler = handler });
+        channel = UnixSocketChannel.Open(socketPath);
         return new Agent.AgentClient(channel);
     }
 }

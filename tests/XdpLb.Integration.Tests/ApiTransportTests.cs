@@ -174,7 +174,7 @@ public sealed class ApiTransportTests : IDisposable
 
     private static AgentStatus GetStatusOverUnixSocket(string socketPath)
     {
-        using var channel = ApiChannel.Open(socketPath);
+        using var channel = XdpLb.Api.UnixSocketChannel.Open(socketPath);
         return new Agent.AgentClient(channel).GetStatus(new GetStatusRequest(), deadline: DateTime.UtcNow.AddSeconds(30));
     }
 

@@ -34,7 +34,7 @@ public sealed class ControllerApiTests : IDisposable
         File.WriteAllText(configFile, Config);
         using (var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile)))
         {
-            using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+            using var channel = XdpLb.Api.UnixSocketChannel.Open(topology.Home.ApiSocket);
             var api = new Controller.ControllerClient(channel);
 
             var applied = await api.ApplyServiceAsync(new ApplyServiceRequest
@@ -101,7 +101,7 @@ public sealed class ControllerApiTests : IDisposable
             Assert.Contains("TCP  10.96.0.10:80 rr", List());
             Assert.Contains("10.0.13.2:8080 Masq 0", Servers());
             Assert.Equal(["b1", "b2"], Enumerable.Range(0, 4).Select(_ => Get(NetnsTopology.Vip)).Distinct().Order());
-            using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+            using var channel = XdpLb.Api.UnixSocketChannel.Open(topology.Home.ApiSocket);
             var web = await new Controller.ControllerClient(channel).GetServiceAsync(new GetServiceRequest { Service = WebRef });
             Assert.Equal(("mesh", 2UL), (web.Owner, web.Generation));
             Assert.Equal(0, agent.Stop());
@@ -113,7 +113,7 @@ public sealed class ControllerApiTests : IDisposable
     {
         File.WriteAllText(configFile, Config);
         using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
-        using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+        using var channel = XdpLb.Api.UnixSocketChannel.Open(topology.Home.ApiSocket);
         var api = new Controller.ControllerClient(channel);
         using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         using var watch = api.WatchServices(new WatchServicesRequest(), cancellationToken: cancel.Token);
@@ -167,7 +167,7 @@ public sealed class ControllerApiTests : IDisposable
     {
         File.WriteAllText(configFile, Config);
         using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
-        using var channel = ApiChannel.Open(topology.Home.ApiSocket);
+        using var channel = XdpLb.Api.UnixSocketChannel.Open(topology.Home.ApiSocket);
         var api = new Controller.ControllerClient(channel);
 
         await Task.WhenAll(Enumerable.Range(0, 100).Select(async i =>

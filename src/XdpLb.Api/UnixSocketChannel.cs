@@ -1,12 +1,17 @@
 using System.Net.Sockets;
 using Grpc.Net.Client;
 
-namespace XdpLb.Integration.Tests;
+namespace XdpLb.Api;
 
-/// <summary>A gRPC channel to the agent's unix socket, as any controller would open it.</summary>
-public static class ApiChannel
+/// <summary>
+/// A gRPC channel to the agent's unix socket (HTTP/2 without TLS: the socket's mode 0600 is
+/// the access control). Also compiled into the integration tests, which talk to the agent
+/// through the proto's generated clients alone.
+/// </summary>
+public static class UnixSocketChannel
 {
     public static GrpcChannel Open(string socketPath) =>
+        // The host name is never resolved: every connection goes to the socket.
         GrpcChannel.ForAddress("http://xdplb", new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
