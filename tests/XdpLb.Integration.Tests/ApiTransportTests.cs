@@ -95,6 +95,32 @@ public sealed class ApiTransportTests : IDisposable
         Assert.Equal(1u, GetStatusOverUnixSocket(topology.Home.ApiSocket).Services);
     }
 
+    [Fact]
+    public async Task ReflectionListsTheApisAndHealthOverTheUnixSocket()
+    {
+        using var topology = new NetnsTopology();
+        File.WriteAllText(configFile, "services: []\n");
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
+        using var channel = XdpLb.Api.UnixSocketChannel.Open(topology.Home.ApiSocket);
+
+        // What grpcurl or grpc_cli would ask first: the services, then a file descriptor by symbol.
+        using var call = new Grpc.Reflection.V1Alpha.ServerReflection.ServerReflectionClient(channel)
+            .ServerReflectionInfo(deadline: DateTime.UtcNow.AddSeconds(30));
+        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.WriteAsync(new Grpc.Reflection.V1Alpha.ServerReflectionRequest { FileContainingSymbol = "xdplb.v1.Controller" });
+        await call.RequestStream.CompleteAsync();
+        var answers = new List<Grpc.Reflection.V1Alpha.ServerReflectionResponse>();
+        while (await call.ResponseStream.MoveNext(CancellationToken.None))
+            answers.Add(call.ResponseStream.Current);
+
+        var services = answers[0].ListServicesResponse.Service.Select(s => s.Name).ToList();
+        Assert.Contains("xdplb.v1.Agent", services);
+        Assert.Contains("xdplb.v1.Controller", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+        var file = Google.Protobuf.Reflection.FileDescriptorProto.Parser.ParseFrom(answers[1].FileDescriptorResponse.FileDescriptorProto[0]);
+        Assert.Contains(file.Service.Single(s => s.Name == "Controller").Method, m => m.Name == "ApplyService");
+    }
+
     /// <summary>The command lines that cannot work: exit 2 with the message, before anything is pinned.</summary>
     [Theory]
     [InlineData("--api-listen 127.0.0.1:9470", "--api-listen 127.0.0.1:9470 needs TLS with client certificates: --api-cert, --api-key, --api-client-ca missing")]
