@@ -118,6 +118,41 @@ public sealed class KubernetesTrafficTests : IDisposable
     }
 
     [Fact]
+    public async Task A_controller_declares_services_beside_the_clusters_which_it_cannot_change()
+    {
+        api.Apply(Service("web", "10.96.0.10", Port(80)));
+        api.Apply(WebSlice(1, 2, 3));
+        using var agent = StartAgent();
+        using var channel = XdpLb.Api.UnixSocketChannel.Open(topology.Home.ApiSocket);
+        var controller = new XdpLb.Api.V1.Controller.ControllerClient(channel);
+        var mesh = new XdpLb.Api.V1.ServiceSpec { Address = "10.96.0.30", Port = 80, Protocol = "tcp", Scheduler = "rr" };
+        mesh.Backends.AddRange(new[] { "10.0.11.2", "10.0.12.2" }.Select(a => new XdpLb.Api.V1.BackendSpec { Address = a, Port = 8080 }));
+
+        await controller.ApplyServiceAsync(new XdpLb.Api.V1.ApplyServiceRequest { Controller = "mesh", Service = mesh });
+        var sameKey = mesh.Clone();
+        sameKey.Address = NetnsTopology.Vip;
+        var apply = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+            await controller.ApplyServiceAsync(new XdpLb.Api.V1.ApplyServiceRequest { Controller = "mesh", Service = sameKey }));
+        var delete = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () => await controller.DeleteServiceAsync(new XdpLb.Api.V1.DeleteServiceRequest
+        {
+            Controller = "mesh", Service = new XdpLb.Api.V1.ServiceRef { Address = NetnsTopology.Vip, Port = 80, Protocol = "tcp" },
+        }));
+
+        // The declared service is served beside the cluster's; the cluster's is as Kubernetes says.
+        WaitForList(l => l.Contains("TCP  10.96.0.30:80 rr"), "the declared service");
+        Assert.Equal(["b1", "b2"], Enumerable.Range(0, 4).Select(_ => Get("10.96.0.30")).Distinct().Order().ToArray());
+        Assert.Equal(["b1", "b2", "b3"], Enumerable.Range(0, 6).Select(_ => Get(NetnsTopology.Vip)).Distinct().Order().ToArray());
+        Assert.Equal(Grpc.Core.StatusCode.AlreadyExists, apply.StatusCode);
+        Assert.Contains("\"kubernetes\"", apply.Status.Detail);
+        Assert.Equal(Grpc.Core.StatusCode.PermissionDenied, delete.StatusCode);
+        Assert.Contains("owned by \"kubernetes\"", delete.Status.Detail);
+        var listed = await controller.ListServicesAsync(new XdpLb.Api.V1.ListDeclaredServicesRequest());
+        Assert.Contains(listed.Services, s => s.Owner == "kubernetes" && s.Spec.Address == NetnsTopology.Vip);
+        Assert.Contains(listed.Services, s => s.Owner == "mesh" && s.Spec.Address == "10.96.0.30");
+        Assert.Equal(0, agent.Stop());
+    }
+
+    [Fact]
     public void A_removed_pods_open_connection_drains_at_weight_0_and_the_backend_goes_when_it_ends()
     {
         api.Apply(Service("web", "10.96.0.10", Port(80)));
