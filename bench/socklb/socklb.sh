@@ -35,7 +35,7 @@
 # not across CPUs, whose wake-up latency would swamp the figures); the agent on CPU 0.
 #
 # usage: bench/socklb/socklb.sh [SERVICES ...]     (default: 10 10000; one agent per count)
-#   env: ROUNDS (21) TCP_N (connections per measurement, 4000) UDP_N (datagrams, 5000)
+#   env: ROUNDS (31) TCP_N (connections per measurement, 6000) UDP_N (datagrams, 5000)
 #        UCONNECT_N (sockets, 20000)
 # Needs ./bin/xdplb (make agent), bpf/build/xdp_pass.bpf.o (make -C bpf) and
 # tests/netns/build/udp_echo (make tools). Everything it creates (netns, processes, the
@@ -44,8 +44,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 COUNTS=${*:-10 10000}
-ROUNDS=${ROUNDS:-21}
-TCP_N=${TCP_N:-4000}
+ROUNDS=${ROUNDS:-31}
+TCP_N=${TCP_N:-6000}
 UDP_N=${UDP_N:-5000}
 UCONNECT_N=${UCONNECT_N:-20000}
 CLIENT_CPU=1
@@ -203,7 +203,7 @@ for total in $COUNTS; do
             for proto in tcp udp uconnect; do
                 [ $proto = uconnect ] && case $case in fwd-direct | xdp-vip) continue ;; esac
                 ns=$(measure "$case" $proto) || { echo "socklb: $case $proto failed" >&2; exit 1; }
-                echo "$total $proto $case $ns" >>"$results"
+                echo "$total $proto $case $ns $round" >>"$results"
             done
         done
     done
@@ -221,11 +221,18 @@ done
 
 value() { awk -v t="$1" -v p="$2" -v c="$3" '$1 == t && $2 == p && $3 == c { print $4 }' "$results" | median; }
 ns() { [ -n "$1" ] && printf "%.0f" "$1" || echo –; }
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }' || echo –; }
+# The median over rounds of case A / case B within a round: the two were measured at most a
+# few seconds apart, so load that comes and goes on the machine falls on both alike.
+ratio() {
+    awk -v t="$1" -v p="$2" -v a="$3" -v b="$4" '$1 == t && $2 == p && $3 == a { x[$5] = $4 }
+        $1 == t && $2 == p && $3 == b { y[$5] = $4 }
+        END { for (r in x) if (r in y) print x[r] / y[r] }' "$results" | median | awk '{ printf "%.3f", $1 } END { if (!NR) printf "–" }'
+}
 
 echo
 echo "Median of $ROUNDS rounds, ns per TCP connection (connect + close, $TCP_N a round), per UDP exchange"
-echo "(sendto + recvfrom, $UDP_N a round) or per UDP socket (socket + connect + close, no packet, $UCONNECT_N a round):"
+echo "(sendto + recvfrom, $UDP_N a round) or per UDP socket (socket + connect + close, no packet, $UCONNECT_N a round);"
+echo "ratios: the median of the rounds' ratios; a − c: the difference of the medians:"
 echo
 echo "| services | proto | (c) no hooks → backend | (b) hooks → backend | (a) hooks → VIP | (e) client netns → backend | (d) client netns → VIP (XDP) | b/c | a/c | a − c ns | d/e | d/c |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -233,7 +240,8 @@ for total in $COUNTS; do
     for proto in tcp udp uconnect; do
         a=$(value "$total" $proto sock-vip) b=$(value "$total" $proto sock-direct) c=$(value "$total" $proto plain-direct)
         d=$(value "$total" $proto xdp-vip) e=$(value "$total" $proto fwd-direct)
-        echo "| $total | $proto | $(ns "$c") | $(ns "$b") | $(ns "$a") | $(ns "$e") | $(ns "$d") | $(ratio "$b" "$c") | $(ratio "$a" "$c") |" \
-            "$(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.0f", a - c }') | $(ratio "$d" "$e") | $(ratio "$d" "$c") |"
+        echo "| $total | $proto | $(ns "$c") | $(ns "$b") | $(ns "$a") | $(ns "$e") | $(ns "$d") | $(ratio "$total" $proto sock-direct plain-direct) |" \
+            "$(ratio "$total" $proto sock-vip plain-direct) | $(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.0f", a - c }') |" \
+            "$(ratio "$total" $proto xdp-vip fwd-direct) | $(ratio "$total" $proto xdp-vip plain-direct) |"
     done
 done
