@@ -221,18 +221,20 @@ done
 
 value() { awk -v t="$1" -v p="$2" -v c="$3" '$1 == t && $2 == p && $3 == c { print $4 }' "$results" | median; }
 ns() { [ -n "$1" ] && printf "%.0f" "$1" || echo –; }
-# The median over rounds of case A / case B within a round: the two were measured at most a
-# few seconds apart, so load that comes and goes on the machine falls on both alike.
-ratio() {
-    awk -v t="$1" -v p="$2" -v a="$3" -v b="$4" '$1 == t && $2 == p && $3 == a { x[$5] = $4 }
+# The median over rounds of case A / case B (or A − B) within a round: the two were measured
+# at most a few seconds apart, so load that comes and goes on the machine falls on both alike.
+per_round() {
+    awk -v t="$1" -v p="$2" -v a="$3" -v b="$4" -v op="$5" '$1 == t && $2 == p && $3 == a { x[$5] = $4 }
         $1 == t && $2 == p && $3 == b { y[$5] = $4 }
-        END { for (r in x) if (r in y) print x[r] / y[r] }' "$results" | median | awk '{ printf "%.3f", $1 } END { if (!NR) printf "–" }'
+        END { for (r in x) if (r in y) print op == "/" ? x[r] / y[r] : x[r] - y[r] }' "$results" | median
 }
+ratio() { per_round "$@" / | awk '{ printf "%.3f", $1 } END { if (!NR) printf "–" }'; }
+difference() { per_round "$@" - | awk '{ printf "%.0f", $1 } END { if (!NR) printf "–" }'; }
 
 echo
 echo "Median of $ROUNDS rounds, ns per TCP connection (connect + close, $TCP_N a round), per UDP exchange"
 echo "(sendto + recvfrom, $UDP_N a round) or per UDP socket (socket + connect + close, no packet, $UCONNECT_N a round);"
-echo "ratios: the median of the rounds' ratios; a − c: the difference of the medians:"
+echo "ratios and a − c: the median of the rounds' ratios and differences:"
 echo
 echo "| services | proto | (c) no hooks → backend | (b) hooks → backend | (a) hooks → VIP | (e) client netns → backend | (d) client netns → VIP (XDP) | b/c | a/c | a − c ns | d/e | d/c |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
@@ -241,7 +243,7 @@ for total in $COUNTS; do
         a=$(value "$total" $proto sock-vip) b=$(value "$total" $proto sock-direct) c=$(value "$total" $proto plain-direct)
         d=$(value "$total" $proto xdp-vip) e=$(value "$total" $proto fwd-direct)
         echo "| $total | $proto | $(ns "$c") | $(ns "$b") | $(ns "$a") | $(ns "$e") | $(ns "$d") | $(ratio "$total" $proto sock-direct plain-direct) |" \
-            "$(ratio "$total" $proto sock-vip plain-direct) | $(awk -v a="$a" -v c="$c" 'BEGIN { printf "%.0f", a - c }') |" \
+            "$(ratio "$total" $proto sock-vip plain-direct) | $(difference "$total" $proto sock-vip plain-direct) |" \
             "$(ratio "$total" $proto xdp-vip fwd-direct) | $(ratio "$total" $proto xdp-vip plain-direct) |"
     done
 done
