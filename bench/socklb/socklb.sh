@@ -8,9 +8,9 @@
 # (accepts and closes TCP, echoes UDP), and on 7001 for the direct cases.
 # Services: 10.96.0.10:80/tcp and 10.96.0.10:53/udp, rr over the three backends' :7000, plus
 # fillers up to SERVICES (service i at 10.100.(i>>8).(i&255):80/tcp). The direct cases use
-# another port than the VIP's backends: a client connecting to a backend directly from a
-# source port that one of its VIP connections used moments before would have the answers
-# reverse-NATed by that connection's entry in the XDP connection table (as IPVS would).
+# another port than the VIP's backends: a direct connect() from the client netns hung after
+# many VIP connections through the XDP path, most likely a source port reused while the old
+# connection's entry in the XDP connection table still reverse-NATed the backend's answers.
 #
 # `connect_loop` (connect_loop.c) times, after 200 untimed:
 #
