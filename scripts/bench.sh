@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: benchmarks that are too long or too noisy for make test (BPF fast path,
-# control plane, the Kubernetes source, throughput through network namespaces). Results go to
-# bench/README.md by hand, with the command that produced them.
+# control plane, the Kubernetes source, throughput through network namespaces, the socket
+# hooks per connection). Results go to bench/README.md by hand, with the command that
+# produced them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The control-plane bench compares with iptables-restore of kube-proxy's rule set.
@@ -21,3 +22,9 @@ echo "== throughput (veth, native XDP)"
 # Packets per second through an lb netns: xdplb, kube-proxy's iptables and nftables rule sets,
 # and a minimal XDP forwarder, for the same services (bench/throughput/throughput.sh).
 bench/throughput/throughput.sh "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}"
+echo
+echo "== socket-level load balancing"
+# What the cgroup socket hooks add per connection and per datagram for a process on the node
+# (or in a pod) reaching a service, against a process outside their cgroup, in the same run
+# (bench/socklb/socklb.sh).
+bench/socklb/socklb.sh 10 "${BENCH_SERVICES:-10000}"
