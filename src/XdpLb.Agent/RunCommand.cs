@@ -160,6 +160,16 @@ internal static class RunCommand
         {
             string linkDir = Path.Combine(options.BpfPinDir, "links");
             Directory.CreateDirectory(linkDir);
+            // A start that fails leaves no interface half-served: what this run attached
+            // goes again (links adopted from an earlier agent keep serving).
+            void DetachThisRunsLinks()
+            {
+                foreach (var link in links.Where(l => l.Mode is not null))
+                {
+                    link.Detach();
+                    Log.Info("xdp detached: the start failed", ("interface", link.Interface));
+                }
+            }
             try
             {
                 foreach (var name in options.Interfaces)
@@ -167,13 +177,7 @@ internal static class RunCommand
             }
             catch (Exception e)
             {
-                // A start that fails leaves no interface half-served: what this run attached
-                // goes again (links adopted from an earlier agent keep serving).
-                foreach (var link in links.Where(l => l.Mode is not null))
-                {
-                    link.Detach();
-                    Log.Info("xdp detached: the start failed", ("interface", link.Interface));
-                }
+                DetachThisRunsLinks();
                 // Only "XDP cannot run here" switches dataplanes; another program on the
                 // interface, or an interface that is not there, is the operator's to settle.
                 if (e is BpfException { Errno: 1 or 22 or 95 or 524 } && options.Dataplane == DataplaneChoice.Auto)
@@ -186,7 +190,15 @@ internal static class RunCommand
                 Log.Info("xdp detached from an interface no longer served", ("interface", Path.GetFileName(stale)));
             }
 
-            hooks = SocketLbHooks.Start(options, program, dataplane, config.Limits);
+            try
+            {
+                hooks = SocketLbHooks.Start(options, program, dataplane, config.Limits);
+            }
+            catch
+            {
+                DetachThisRunsLinks();
+                throw;
+            }
 
             var attachments = links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
             var view = new AgentView(running, program, dataplane, () => attachments, source.Description, hooks?.Program);

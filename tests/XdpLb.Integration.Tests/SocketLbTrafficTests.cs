@@ -233,6 +233,25 @@ public sealed class SocketLbTrafficTests : IDisposable
     }
 
     [Fact]
+    public void HooksThatCannotLoadFailTheStartAndLeaveNothingAttached()
+    {
+        File.WriteAllText(configFile, Config());
+        // A map of another layout where the hooks' counters would be adopted (as after an upgrade that changed them).
+        Directory.CreateDirectory(Path.Combine(topology.Home.PinDir, "maps"));
+        Shell.Check("bpftool", "map", "create", Path.Combine(topology.Home.PinDir, "maps", "sock_counters"),
+            "type", "array", "key", "4", "value", "4", "entries", "1", "name", "sock_counters");
+
+        var r = Shell.Run("ip", ["netns", "exec", topology.Lb, Repo.Agent, .. topology.AgentArgs(configFile, "--cgroup-root", cgroup.Root)],
+            TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains($"the maps pinned in {topology.Home.PinDir} do not match", r.Stderr);
+        foreach (var name in NetnsTopology.LbInterfaces)
+            Assert.DoesNotContain("prog/xdp", topology.Exec(topology.Lb, "ip", "link", "show", name).Stdout);
+        Assert.Equal("", Shell.Check("bpftool", "cgroup", "show", cgroup.Root).Trim());
+    }
+
+    [Fact]
     public void ACgroupRootThatIsNotCgroupV2IsAUsageError()
     {
         File.WriteAllText(configFile, Config());
