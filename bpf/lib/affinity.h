@@ -28,10 +28,14 @@ struct affinity {
 };
 
 /* Whether a backend id belongs to a service now, and with which weight: the control plane
- * writes it on every change and clears it when the backend leaves its service. */
+ * writes it on every change and clears it when the backend leaves its service. The epoch
+ * goes up each time the id is given to a backend, so that what remembers an id (a socket's
+ * translation) can tell the backend it chose from a later one under the same id. */
 struct backend_status {
 	__u32 service_id;
 	__u32 weight_plus_one; /* 0: not a backend of any service */
+	__u32 epoch;
+	__u32 reserved;        /* an array's values are 8-byte aligned: say so */
 };
 
 struct {

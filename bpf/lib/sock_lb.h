@@ -5,6 +5,8 @@
  * back to the VIP. */
 #pragma once
 
+#include <bpf/bpf_core_read.h>
+
 #include "common.h"
 #include "maps.h"
 #include "flow.h"
@@ -66,24 +68,33 @@ static __always_inline int sock_serves(const struct service *svc)
 	return 1;
 }
 
-/* Whether a backend id still belongs to the service it was chosen in (weight 0 included:
- * IPVS keeps the connections of a quiesced dest). */
-static __always_inline int sock_backend_current(__u32 backend_id, __u32 service_id)
+/* The epoch of the backend an id names now (see struct backend_status). */
+static __always_inline __u32 sock_epoch_of(__u32 backend_id)
 {
 	struct backend_status *st = bpf_map_lookup_elem(&backend_status, &backend_id);
 
-	return st && st->service_id == service_id && st->weight_plus_one > 0;
+	return st ? st->epoch : 0;
 }
 
-/* Gives back the IPVS count a socket holds. Only while its backend is still the one the
- * id names: a removed backend's id may have been given to another with fresh counts. */
+/* Whether the backend chosen under an id is still in the service it was chosen in (weight
+ * 0 included: IPVS keeps the connections of a quiesced dest), and not a later backend that
+ * was given the same id after it left. */
+static __always_inline int sock_backend_current(__u32 backend_id, __u32 service_id, __u32 epoch)
+{
+	struct backend_status *st = bpf_map_lookup_elem(&backend_status, &backend_id);
+
+	return st && st->service_id == service_id && st->weight_plus_one > 0 && st->epoch == epoch;
+}
+
+/* Gives back the IPVS count a socket holds, while its backend is still the one it counted
+ * on: a removed backend's id may have been given to another with fresh counts. */
 static __always_inline void sock_release_count(struct sock_translation *t)
 {
 	struct backend_conns *c;
 	__u8 counted = t->counted;
 
 	t->counted = SOCK_COUNTED_NONE;
-	if (counted == SOCK_COUNTED_NONE || !sock_backend_current(t->backend_id, t->service_id))
+	if (counted == SOCK_COUNTED_NONE || !sock_backend_current(t->backend_id, t->service_id, t->epoch))
 		return;
 	c = backend_conns_of(t->backend_id);
 	if (!c)
@@ -105,6 +116,9 @@ static __always_inline void sock_hold_count(struct sock_translation *t, __u8 to)
 	if (t->counted == to)
 		return;
 	sock_release_count(t);
+	/* A backend gone meanwhile is counted no more, as IPVS forgets a removed dest's connections. */
+	if (!sock_backend_current(t->backend_id, t->service_id, t->epoch))
+		return;
 	c = backend_conns_of(t->backend_id);
 	if (!c)
 		return;
@@ -167,11 +181,13 @@ static __always_inline void sock_set_destination(struct bpf_sock_addr *ctx, cons
 	ctx->user_port = be->port;
 }
 
-/* A service without a usable backend refuses the connection, as a reset from IPVS would. */
+/* A service without a usable backend refuses the connection, as a reset from IPVS would:
+ * ECONNREFUSED where the kernel lets the hook say so (5.18), EPERM before. */
 static __always_inline int sock_refuse(void)
 {
 	sock_count(SOCK_CNT_NO_BACKEND);
-	bpf_set_retval(-ECONNREFUSED);
+	if (bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_set_retval))
+		bpf_set_retval(-ECONNREFUSED);
 	return 0;
 }
 
@@ -212,6 +228,7 @@ static __always_inline int sock_connect(struct bpf_sock_addr *ctx, int ipv6)
 		t->backend_port = be->port;
 		t->backend_id = be->id;
 		t->service_id = svc->id;
+		t->epoch = sock_epoch_of(be->id);
 		t->proto = flow.proto;
 		t->mapped = mapped;
 		t->family = flow.family;
@@ -225,18 +242,39 @@ static __always_inline int sock_connect(struct bpf_sock_addr *ctx, int ipv6)
 	return 1;
 }
 
+/* The entry of an unconnected socket's peers for a VIP, else a free or the least recently
+ * used one (*found 0). Unrolled: SOCK_UDP_PEERS is small. */
+static __always_inline struct sock_udp_peer *sock_udp_slot(struct sock_udp_peers *peers, const struct flow_key *flow, int *found)
+{
+	struct sock_udp_peer *slot = &peers->peers[0];
+
+	*found = 0;
+#pragma unroll
+	for (int i = 0; i < SOCK_UDP_PEERS; i++) {
+		struct sock_udp_peer *p = &peers->peers[i];
+
+		if (p->family == flow->family && p->vport == flow->dport && lb_addr_equal(&p->vip, &flow->daddr)) {
+			*found = 1;
+			return p;
+		}
+		if (slot->family && (!p->family || p->last_used_ns < slot->last_used_ns))
+			slot = p;
+	}
+	return slot;
+}
+
 /* sendmsg() with a destination (unconnected UDP): the socket's earlier choice for this
- * VIP while its backend is still in the service, else a new one, remembered both ways. */
+ * VIP while its backend is still in the service, else a new one, remembered on the socket
+ * for this and for recvmsg. */
 static __always_inline int sock_sendmsg(struct bpf_sock_addr *ctx, int ipv6)
 {
 	struct flow_key flow = {};
-	struct sock_udp_key key = {};
-	struct sock_reverse_key rkey = {};
-	struct sock_reverse rev = {};
-	struct sock_udp_choice *choice, fresh = {};
+	struct sock_udp_peers *peers;
+	struct sock_udp_peer *p = 0;
 	struct service *svc;
-	struct backend *be;
-	int mapped;
+	struct backend *be, chosen = {};
+	__u64 now;
+	int mapped, found = 0;
 
 	if (ctx->protocol != IPPROTO_UDP)
 		return 1;
@@ -244,34 +282,51 @@ static __always_inline int sock_sendmsg(struct bpf_sock_addr *ctx, int ipv6)
 	svc = sock_service_of(&flow);
 	if (!svc || !sock_serves(svc))
 		return 1;
-	key.cookie = bpf_get_socket_cookie(ctx);
-	key.vip = flow.daddr;
-	key.vport = flow.dport;
-	key.family = flow.family;
-	choice = bpf_map_lookup_elem(&sock_udp_choices, &key);
-	if (choice && choice->service_id == svc->id && sock_backend_current(choice->backend.id, svc->id)) {
-		fresh = *choice;
+	now = bpf_ktime_get_ns();
+	peers = ctx->sk ? bpf_sk_storage_get(&sock_udp_peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : 0;
+	if (peers)
+		p = sock_udp_slot(peers, &flow, &found);
+	if (p && found && p->service_id == svc->id && sock_backend_current(p->backend_id, svc->id, p->epoch)) {
+		chosen.addr = p->backend_addr;
+		chosen.port = p->backend_port;
+		chosen.id = p->backend_id;
 	} else {
 		sock_client_of(&flow, ctx->sk, bpf_get_netns_cookie(ctx));
 		be = pick_backend(svc, &flow);
 		if (!be || be->family != flow.family)
 			return sock_refuse();
-		fresh.backend = *be;
-		fresh.service_id = svc->id;
-		bpf_map_update_elem(&sock_udp_choices, &key, &fresh, BPF_ANY);
-		backend_count_connection(be->id);
+		chosen = *be;
+		backend_count_connection(chosen.id);
+		if (p) {
+			p->vip = flow.daddr;
+			p->vport = flow.dport;
+			p->backend_addr = chosen.addr;
+			p->backend_port = chosen.port;
+			p->backend_id = chosen.id;
+			p->service_id = svc->id;
+			p->epoch = sock_epoch_of(chosen.id);
+			p->family = flow.family;
+		}
 	}
-	rkey.cookie = key.cookie;
-	rkey.backend_addr = fresh.backend.addr;
-	rkey.backend_port = fresh.backend.port;
-	rkey.family = flow.family;
-	rev.vip = flow.daddr;
-	rev.vport = flow.dport;
-	bpf_map_update_elem(&sock_reverses, &rkey, &rev, BPF_ANY);
-	sock_count_backend(fresh.backend.id, 1);
+	if (p)
+		p->last_used_ns = now;
+	sock_count_backend(chosen.id, 1);
 	sock_count(SOCK_CNT_SENDMSG);
-	sock_set_destination(ctx, &fresh.backend, ipv6, mapped);
+	sock_set_destination(ctx, &chosen, ipv6, mapped);
 	return 1;
+}
+
+/* The VIP an unconnected socket sent to, for a datagram from one of its backends. */
+static __always_inline struct sock_udp_peer *sock_udp_peer_of(struct sock_udp_peers *peers, const struct flow_key *from)
+{
+#pragma unroll
+	for (int i = 0; i < SOCK_UDP_PEERS; i++) {
+		struct sock_udp_peer *p = &peers->peers[i];
+
+		if (p->family == from->family && p->backend_port == from->dport && lb_addr_equal(&p->backend_addr, &from->daddr))
+			return p;
+	}
+	return 0;
 }
 
 /* recvmsg() and getpeername(): a backend's address, where the socket addressed a VIP,
@@ -281,29 +336,27 @@ static __always_inline int sock_reverse(struct bpf_sock_addr *ctx, int ipv6, int
 {
 	struct flow_key from = {};
 	struct sock_translation *t = 0;
-	struct sock_reverse_key rkey = {};
-	struct sock_reverse *rev;
+	struct sock_udp_peers *peers;
+	struct sock_udp_peer *p;
 	struct backend vip = {};
 	int mapped;
 
+	if (!ctx->sk)
+		return 1;
 	sock_destination(ctx, &from, ipv6, &mapped);
-	if (ctx->sk)
-		t = bpf_sk_storage_get(&sock_translations, ctx->sk, 0, 0);
+	t = bpf_sk_storage_get(&sock_translations, ctx->sk, 0, 0);
 	if (t && t->family == from.family && t->backend_port == from.dport && lb_addr_equal(&t->backend_addr, &from.daddr)) {
 		vip.addr = t->vip;
 		vip.port = t->vport;
 	} else {
 		if (!datagrams)
 			return 1;
-		rkey.cookie = bpf_get_socket_cookie(ctx);
-		rkey.backend_addr = from.daddr;
-		rkey.backend_port = from.dport;
-		rkey.family = from.family;
-		rev = bpf_map_lookup_elem(&sock_reverses, &rkey);
-		if (!rev)
+		peers = bpf_sk_storage_get(&sock_udp_peers, ctx->sk, 0, 0);
+		p = peers ? sock_udp_peer_of(peers, &from) : 0;
+		if (!p)
 			return 1;
-		vip.addr = rev->vip;
-		vip.port = rev->vport;
+		vip.addr = p->vip;
+		vip.port = p->vport;
 	}
 	sock_count(SOCK_CNT_REVERSE);
 	sock_set_destination(ctx, &vip, ipv6, mapped);

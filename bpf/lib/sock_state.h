@@ -1,7 +1,8 @@
-/* What the socket hooks remember: per connected socket (socket storage, freed with the
- * socket), per unconnected UDP socket and destination (LRU tables), and their counters.
+/* What the socket hooks remember: per connected socket, per unconnected UDP socket and
+ * VIP, and their counters.
  * The maps the XDP path has too (services, slots, scheduler state, affinity, connection
- * counts) are the XDP object's own, shared by file descriptor. */
+ * counts) are the XDP object's own, shared by file descriptor. Per-socket state is socket
+ * storage: it goes with the socket, and nothing has to expire it. */
 #pragma once
 
 #include "common.h"
@@ -22,6 +23,7 @@ struct sock_translation {
 	__u16 backend_port; /* network byte order */
 	__u32 backend_id;
 	__u32 service_id;
+	__u32 epoch;        /* backend_status's, when chosen */
 	__u8 family;        /* of the VIP; 0: the socket is not translated */
 	__u8 counted;       /* enum sock_counted */
 	__u8 proto;
@@ -35,54 +37,36 @@ struct {
 	__type(value, struct sock_translation);
 } sock_translations SEC(".maps");
 
-/* Unconnected UDP: which backend a socket's datagrams to a VIP go to, so that a socket
- * keeps talking to one backend as a UDP "connection" through IPVS would. */
-struct sock_udp_key {
-	__u64 cookie; /* the socket's */
+/* Unconnected UDP: the backends one socket's datagrams to each VIP go to, so that a
+ * socket keeps talking to one backend per VIP as a UDP "connection" through IPVS would,
+ * and the way back for recvmsg. Kept on the socket and freed with it: no table to fill up
+ * or evict a live socket's entry from. A socket sending to more VIPs than it has room for
+ * gives up its least recently used one. */
+#define SOCK_UDP_PEERS 8
+
+struct sock_udp_peer {
 	struct lb_addr vip;
-	__u16 vport;
-	__u8 family;
-	__u8 reserved;
-	__u32 reserved2;
-};
-
-struct sock_udp_choice {
-	struct backend backend;
-	__u32 service_id;
-	__u32 reserved;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct sock_udp_key);
-	__type(value, struct sock_udp_choice);
-} sock_udp_choices SEC(".maps");
-
-/* The way back for recvmsg: a datagram from a backend to a socket that sent to a VIP
- * appears to come from the VIP. */
-struct sock_reverse_key {
-	__u64 cookie;
 	struct lb_addr backend_addr;
-	__u16 backend_port;
-	__u8 family;
-	__u8 reserved;
-	__u32 reserved2;
+	__u16 vport;        /* network byte order */
+	__u16 backend_port; /* network byte order */
+	__u32 backend_id;
+	__u32 service_id;
+	__u32 epoch;        /* backend_status's, when chosen */
+	__u64 last_used_ns;
+	__u8 family;        /* 0: a free entry */
+	__u8 reserved[7];
 };
 
-struct sock_reverse {
-	struct lb_addr vip;
-	__u16 vport;
-	__u16 reserved;
-	__u32 reserved2;
+struct sock_udp_peers {
+	struct sock_udp_peer peers[SOCK_UDP_PEERS];
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct sock_reverse_key);
-	__type(value, struct sock_reverse);
-} sock_reverses SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_udp_peers);
+} sock_udp_peers SEC(".maps");
 
 /* Per backend id: connections translated at connect time and datagrams translated at
  * sendmsg. Per-CPU; the control plane sums them. */

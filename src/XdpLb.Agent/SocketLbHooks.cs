@@ -47,9 +47,9 @@ internal sealed class SocketLbHooks : IDisposable
     }
 
     /// <summary>
-    /// Loads and attaches the hooks, or returns null when they are off or, without an
-    /// explicit --cgroup-root, cannot run here (logged). Hooks an earlier agent left where
-    /// none are wanted now are detached.
+    /// Loads and attaches the hooks, or returns null when they are off or cannot run here
+    /// (logged: the node's XDP path serves on without them). Hooks an earlier agent left
+    /// where none are wanted now are detached.
     /// </summary>
     public static SocketLbHooks? Start(RunOptions options, XdpLbProgram xdp, XdpDataplane dataplane, Limits limits)
     {
@@ -65,13 +65,12 @@ internal sealed class SocketLbHooks : IDisposable
         SockLbProgram program;
         try
         {
-            program = SockLbProgram.Load(xdp, limits, options.BpfPinDir);
+            program = Load(xdp, limits, options.BpfPinDir);
         }
-        catch (BpfException e) when (options.CgroupRoot is null)
+        catch (BpfException e)
         {
             DetachPinned(linkDir);
-            Log.Warn("socket-level load balancing unavailable: connections that start on the node or in its pods are not balanced " +
-                "(give --cgroup-root to make this an error)", ("error", e.Message));
+            Unavailable(e);
             return null;
         }
         Directory.CreateDirectory(linkDir);
@@ -85,21 +84,48 @@ internal sealed class SocketLbHooks : IDisposable
                 adopted += wasAdopted ? 1 : 0;
             }
         }
-        catch (BpfException e)
+        catch (Exception e) when (e is BpfException or IOException or UnauthorizedAccessException)
         {
             // Half the hooks would translate connects whose replies nothing turns back: none or all.
-            foreach (var link in links)
+            foreach (var link in Enumerable.Reverse(links))
                 link.Detach();
+            DetachPinned(linkDir);
             program.Dispose();
-            if (options.CgroupRoot is not null)
-                throw;
-            Log.Warn("socket-level load balancing unavailable: connections that start on the node or in its pods are not balanced " +
-                "(give --cgroup-root to make this an error)", ("error", e.Message));
+            Unavailable(e);
             return null;
+        }
+        foreach (var stale in Directory.GetFiles(linkDir).Where(f => !SockLbProgram.Hooks.Any(h => h.Program == Path.GetFileName(f))))
+        {
+            XdpLink.DetachPinned(stale);
+            Log.Info("socket hook detached: this build has no such hook", ("pin", stale));
         }
         dataplane.BackendIdReused += id => program.BackendTraffic.Clear(id);
         Log.Info("socket-level load balancing attached", ("cgroup", root), ("hooks", links.Count), ("adopted", adopted));
         return new SocketLbHooks(program, root, links);
+    }
+
+    private static void Unavailable(Exception e) =>
+        Log.Warn("socket-level load balancing unavailable: connections that start on the node or in its pods are not balanced", ("error", e.Message));
+
+    /// <summary>
+    /// The hooks' object. Its pinned maps hold only what sockets remember (translations, the
+    /// way back, counters): maps of another build are replaced, not refused as the XDP
+    /// object's would be, at the price of those sockets' memory.
+    /// </summary>
+    private static SockLbProgram Load(XdpLbProgram xdp, Limits limits, string pinDir)
+    {
+        try
+        {
+            return SockLbProgram.Load(xdp, limits, pinDir);
+        }
+        catch (PinnedMapsMismatchException e)
+        {
+            Log.Warn("the socket hooks' pinned maps are another build's: replaced. Sockets connected before keep their backend " +
+                "but show it to getpeername, and their lc counts are not given back", ("error", e.InnerException?.Message));
+            foreach (var name in SockLbProgram.PinnedMaps)
+                File.Delete(Path.Combine(pinDir, "maps", name));
+            return SockLbProgram.Load(xdp, limits, pinDir);
+        }
     }
 
     /// <summary>Removes hooks an earlier agent pinned: with --cgroup-root none, on the IPVS dataplane (the kernel balances local traffic there), and by cleanup.</summary>
@@ -115,9 +141,10 @@ internal sealed class SocketLbHooks : IDisposable
         Directory.Delete(linkDir);
     }
 
+    // Translation stops first: nothing is translated that the remaining hooks do not turn back.
     public void Detach()
     {
-        foreach (var link in links)
+        foreach (var link in Enumerable.Reverse(links))
             link.Detach();
         Log.Info("socket-level load balancing detached", ("cgroup", CgroupRoot));
     }

@@ -58,7 +58,8 @@ public sealed unsafe class CgroupLink : IDisposable
             }
             File.Delete(pinPath);
         }
-        int cgroupFd = Libc.Open(cgroupDirectory, Libc.ORdOnly | Libc.ODirectory | Libc.OCloexec);
+        // Tmds.LibC's flags: O_DIRECTORY's value differs between architectures.
+        int cgroupFd = Libc.Open(cgroupDirectory, Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_DIRECTORY | Tmds.Linux.LibC.O_CLOEXEC);
         if (cgroupFd < 0)
             throw new BpfException($"opening cgroup {cgroupDirectory}", Marshal.GetLastPInvokeError());
         try

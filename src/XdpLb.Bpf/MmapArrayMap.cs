@@ -13,12 +13,14 @@ public sealed unsafe class MmapArrayMap<TValue> : IDisposable where TValue : unm
 {
     private readonly IntPtr memory;
     private readonly nuint length;
+    // The kernel lays an array's values out 8-byte aligned (round_up(value_size, 8)).
+    private static readonly uint Stride = ((uint)Unsafe.SizeOf<TValue>() + 7) & ~7u;
 
     internal MmapArrayMap(string name, BpfFdHandle fd, uint maxEntries)
     {
         Name = name;
         MaxEntries = maxEntries;
-        length = (nuint)((long)Unsafe.SizeOf<TValue>() * maxEntries + Environment.SystemPageSize - 1) & ~(nuint)(Environment.SystemPageSize - 1);
+        length = (nuint)((long)Stride * maxEntries + Environment.SystemPageSize - 1) & ~(nuint)(Environment.SystemPageSize - 1);
         memory = Libc.Mmap(IntPtr.Zero, length, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, fd.Fd, 0);
         if (memory == new IntPtr(-1))
             throw new BpfException($"mmap of map {name} (it must be created with BPF_F_MMAPABLE)", Marshal.GetLastPInvokeError());
@@ -33,7 +35,7 @@ public sealed unsafe class MmapArrayMap<TValue> : IDisposable where TValue : unm
         {
             ObjectDisposedException.ThrowIf(disposed, this);
             ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, MaxEntries);
-            return ref Unsafe.AsRef<TValue>((void*)(memory + (nint)(index * (uint)Unsafe.SizeOf<TValue>())));
+            return ref Unsafe.AsRef<TValue>((void*)(memory + (nint)((ulong)index * Stride)));
         }
     }
 

@@ -12,18 +12,26 @@ public sealed class SockLbProgram : IDisposable
 {
     public const string ObjectResource = "xdplb_sock.bpf.o";
 
-    /// <summary>Each program and the cgroup hook it is attached at (enum bpf_attach_type).</summary>
+    /// <summary>
+    /// Each program and the cgroup hook it is attached at (enum bpf_attach_type), in the
+    /// order they are attached (and the reverse of the order they are detached): what turns
+    /// addresses back and keeps the counts is in place before anything is translated.
+    /// </summary>
     public static readonly IReadOnlyList<(string Program, uint AttachType)> Hooks =
     [
-        ("xdplb_connect4", 10), ("xdplb_connect6", 11),
-        ("xdplb_sendmsg4", 14), ("xdplb_sendmsg6", 15),
+        ("xdplb_sockops", 3), ("xdplb_sock_release", 34),
         ("xdplb_recvmsg4", 19), ("xdplb_recvmsg6", 20),
         ("xdplb_getpeername4", 29), ("xdplb_getpeername6", 30),
-        ("xdplb_sockops", 3), ("xdplb_sock_release", 34),
+        ("xdplb_connect4", 10), ("xdplb_connect6", 11),
+        ("xdplb_sendmsg4", 14), ("xdplb_sendmsg6", 15),
     ];
 
     /// <summary>This object's own maps, pinned beside the XDP object's so that sockets outlive the agent with their state.</summary>
-    public static readonly string[] PinnedMaps = ["sock_translations", "sock_udp_choices", "sock_reverses", "sock_backend_traffic", "sock_counters"];
+    public static readonly string[] PinnedMaps = ["sock_translations", "sock_udp_peers", "sock_backend_traffic", "sock_counters"];
+
+    /// <summary>The XDP object's maps the hooks schedule and count with: without one of them the two paths would not share state.</summary>
+    private static readonly string[] SharedMaps =
+        ["services", "backend_slots", "sched_states", "bucket_tables", "maglev_tables", "wrr_tables", "affinity", "backend_status", "backend_conns", "backend_traffic"];
 
     private readonly BpfObject obj;
 
@@ -49,12 +57,11 @@ public sealed class SockLbProgram : IDisposable
         var obj = BpfObject.OpenMemory(elf, "xdplb_sock");
         try
         {
-            obj.ShareMapsOf(xdp.Object);
+            var missing = SharedMaps.Except(obj.ShareMapsOf(xdp.Object)).ToList();
+            if (missing.Count > 0)
+                throw new InvalidOperationException($"the socket hooks' object does not share {string.Join(", ", missing)} with the XDP object: the two builds differ");
             if (pinDirectory is not null)
                 obj.PinMapsUnder(pinDirectory, PinnedMaps);
-            // One choice (and one way back) per unconnected UDP socket and VIP: a connection's worth.
-            obj.SetMaxEntries("sock_udp_choices", limits.Connections);
-            obj.SetMaxEntries("sock_reverses", limits.Connections);
             obj.SetMaxEntries("sock_backend_traffic", limits.Backends);
             obj.LoadAdopting(pinDirectory);
             return new SockLbProgram(obj);

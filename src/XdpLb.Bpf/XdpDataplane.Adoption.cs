@@ -21,7 +21,7 @@ public sealed partial class XdpDataplane
         program.Affinity.Clear();
         program.SourceRanges.Clear();
         for (uint id = 0; id < program.BackendStatus.MaxEntries; id++)
-            program.BackendStatus[id] = default;
+            program.BackendStatus[id] = new BackendStatus { Epoch = program.BackendStatus[id].Epoch };
     }
 
     /// <summary>Everything needed to continue from the maps as they are (saved in --state-dir).</summary>

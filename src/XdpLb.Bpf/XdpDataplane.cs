@@ -114,7 +114,11 @@ public sealed partial class XdpDataplane : IDataplane
         if (hadTables)
             tables.Write(program, new TableKey { ServiceId = id, Generation = generation });
         foreach (var b in listOrder)
-            program.BackendStatus[BackendId(key, b)] = new BackendStatus { ServiceId = id, WeightPlusOne = b.Weight + 1u };
+        {
+            ref var status = ref program.BackendStatus[BackendId(key, b)];
+            status.ServiceId = id;
+            status.WeightPlusOne = b.Weight + 1u;
+        }
 
         // The rr and wrr cursors carry over as the kernel's would (a changed service is not reset).
         var state = default(SchedState);
@@ -223,7 +227,7 @@ public sealed partial class XdpDataplane : IDataplane
             if (backendIds.TryGet(key, b, out uint id))
                 gone.Add((b, id));
         foreach (var (_, id) in gone)
-            program.BackendStatus[id] = default;
+            program.BackendStatus[id] = new BackendStatus { Epoch = program.BackendStatus[id].Epoch };
         Collector.ExpireBackends(gone.Select(g => g.Id).ToHashSet());
         foreach (var (b, _) in gone)
             backendIds.Release(key, b.Address, b.Port);
@@ -306,7 +310,10 @@ public sealed partial class XdpDataplane : IDataplane
     {
         uint id = backendIds.Acquire(service, backend, out bool fresh, out bool reused);
         if (fresh)
+        {
             program.BackendConns[id] = default;
+            program.BackendStatus[id].Epoch++;
+        }
         // Traffic counters start at zero in a new map; only a reused id carries old ones.
         if (reused)
         {

@@ -110,6 +110,38 @@ public sealed class SocketLbTrafficTests : IDisposable
     }
 
     [Fact]
+    public void AnUnconnectedSocketLeavesABackendThatLeftEvenOnceItsIdPassesToAnother()
+    {
+        // b1 answers on a second port too: a backend for the removed one's id to pass to.
+        Shell.Check("bash", "-c", $"ip netns exec {topology.Prefix}b1 {NetnsTopology.UdpEcho} serve 9001 b1x </dev/null >/dev/null 2>&1 &");
+        static string Dns(params string[] backends) => $$"""
+            sync: {minSyncPeriod: 100ms}
+            services:
+              - {name: dns, address: 10.96.0.10, port: 53, protocol: udp, scheduler: rr, backends: [{{string.Join(", ", backends.Select(b => $"{{address: {b.Split(':')[0]}, port: {b.Split(':')[1]}}}"))}}]}
+            """;
+        File.WriteAllText(configFile, Dns("10.0.11.2:9000", "10.0.12.2:9000", "10.0.13.2:9000"));
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile, "--cgroup-root", cgroup.Root));
+        // One socket, three datagrams 3 s apart; both changes land between its first and second.
+        var psi = new System.Diagnostics.ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-c", $"echo $$ > {cgroup.Client}/cgroup.procs && exec ip netns exec {topology.Lb} {SockProbe} udp 10.96.0.10 53 3 3000" })
+            psi.ArgumentList.Add(a);
+        using var probe = System.Diagnostics.Process.Start(psi)!;
+        Assert.Equal("from 10.96.0.10:53 b3 5", probe.StandardOutput.ReadLine());
+
+        File.WriteAllText(configFile, Dns("10.0.11.2:9000", "10.0.12.2:9000")); // b3 leaves: its id is free
+        agent.Reload();
+        File.WriteAllText(configFile, Dns("10.0.11.2:9000", "10.0.12.2:9000", "10.0.11.2:9001")); // b1x takes that id
+        agent.Reload();
+        var rest = probe.StandardOutput.ReadToEnd().Trim().Split('\n');
+        probe.WaitForExit();
+
+        Assert.True(probe.ExitCode == 0, probe.StandardError.ReadToEnd());
+        Assert.Equal(2, rest.Length);
+        Assert.All(rest, line => Assert.DoesNotContain(" b3 ", line));
+        Assert.Single(rest.Distinct()); // a new choice, kept
+    }
+
+    [Fact]
     public void ClientIpAffinityHoldsForALocalClient()
     {
         using var agent = StartAgent();
@@ -233,7 +265,7 @@ public sealed class SocketLbTrafficTests : IDisposable
     }
 
     [Fact]
-    public void HooksThatCannotLoadFailTheStartAndLeaveNothingAttached()
+    public void PinnedHookMapsOfAnotherBuildAreReplacedAndTheHooksServe()
     {
         File.WriteAllText(configFile, Config());
         // A map of another layout where the hooks' counters would be adopted (as after an upgrade that changed them).
@@ -241,14 +273,24 @@ public sealed class SocketLbTrafficTests : IDisposable
         Shell.Check("bpftool", "map", "create", Path.Combine(topology.Home.PinDir, "maps", "sock_counters"),
             "type", "array", "key", "4", "value", "4", "entries", "1", "name", "sock_counters");
 
-        var r = Shell.Run("ip", ["netns", "exec", topology.Lb, Repo.Agent, .. topology.AgentArgs(configFile, "--cgroup-root", cgroup.Root)],
-            TimeSpan.FromSeconds(60));
+        using var agent = StartAgent();
+
+        Assert.Contains("the socket hooks' pinned maps are another build's: replaced", agent.Log);
+        Assert.Equal(("peer 10.96.0.10:80", "b3"), ConnectFromNode(NetnsTopology.Vip));
+        Assert.Contains("sock_connect", Cli("stats").Stdout);
+    }
+
+    [Fact]
+    public void AServiceWithoutBackendsRefusesTheConnect()
+    {
+        File.WriteAllText(configFile, Config() + "\n  - {name: empty, address: 10.96.0.13, port: 80, protocol: tcp, backends: []}\n");
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile, "--cgroup-root", cgroup.Root));
+
+        var r = cgroup.Run(topology.Lb, SockProbe, "tcp", "10.96.0.13", "80");
 
         Assert.Equal(1, r.ExitCode);
-        Assert.Contains($"the maps pinned in {topology.Home.PinDir} do not match", r.Stderr);
-        foreach (var name in NetnsTopology.LbInterfaces)
-            Assert.DoesNotContain("prog/xdp", topology.Exec(topology.Lb, "ip", "link", "show", name).Stdout);
-        Assert.Equal("", Shell.Check("bpftool", "cgroup", "show", cgroup.Root).Trim());
+        Assert.Contains("sock_probe connect: Connection refused", r.Stderr);
+        Assert.Contains("sock_no_backend", Cli("stats").Stdout);
     }
 
     [Fact]

@@ -2,8 +2,10 @@
  *
  *   sock_probe tcp ADDR PORT        connects, prints "peer A:P" (getpeername), sends an
  *                                   HTTP/1.0 GET / and prints the answer's body
- *   sock_probe udp ADDR PORT COUNT  one unconnected socket: COUNT times sendto(ADDR:PORT)
- *                                   and recvfrom, printing "from A:P ANSWER" for each
+ *   sock_probe udp ADDR PORT COUNT [MS]
+ *                                   one unconnected socket: COUNT times sendto(ADDR:PORT)
+ *                                   and recvfrom, printing "from A:P ANSWER" for each, MS
+ *                                   milliseconds apart (default 0)
  *
  * Both address families (an IPv6 ADDR may be ::ffff:a.b.c.d). Waits 3 s for an answer;
  * exit 1 on any failure, with the failing call named. */
@@ -87,7 +89,7 @@ static int tcp(const char *host, int port)
 	return 0;
 }
 
-static int udp(const char *host, int port, int count)
+static int udp(const char *host, int port, int count, int interval_ms)
 {
 	struct sockaddr_storage addr, from;
 	socklen_t len, from_len;
@@ -114,6 +116,8 @@ static int udp(const char *host, int port, int count)
 		buf[n] = 0;
 		print_address("from", &from);
 		printf(" %s", buf);
+		if (interval_ms > 0 && i + 1 < count)
+			usleep(interval_ms * 1000);
 	}
 	return 0;
 }
@@ -123,8 +127,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 4 && !strcmp(argv[1], "tcp"))
 		return tcp(argv[2], atoi(argv[3]));
-	if (argc == 5 && !strcmp(argv[1], "udp"))
-		return udp(argv[2], atoi(argv[3]), atoi(argv[4]));
-	fprintf(stderr, "usage: sock_probe tcp ADDR PORT | udp ADDR PORT COUNT\n");
+	if ((argc == 5 || argc == 6) && !strcmp(argv[1], "udp"))
+		return udp(argv[2], atoi(argv[3]), atoi(argv[4]), argc == 6 ? atoi(argv[5]) : 0);
+	fprintf(stderr, "usage: sock_probe tcp ADDR PORT | udp ADDR PORT COUNT [MS]\n");
 	return 2;
 }

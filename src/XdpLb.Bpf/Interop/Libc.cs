@@ -17,8 +17,6 @@ internal static unsafe partial class Libc
     [LibraryImport("libc", EntryPoint = "if_nametoindex", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial uint IfNameToIndex(string name);
 
-    internal const int ORdOnly = 0, ODirectory = 0x10000, OCloexec = 0x80000;
-
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Open(string path, int flags);
 

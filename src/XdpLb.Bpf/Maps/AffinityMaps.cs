@@ -31,4 +31,7 @@ public struct BackendStatus
 {
     public uint ServiceId;
     public uint WeightPlusOne;
+    /// <summary>One up each time the id is given to a backend (kept while it is free).</summary>
+    public uint Epoch;
+    public uint Reserved;
 }
