@@ -186,7 +186,7 @@ internal static class RunCommand
             }
             foreach (var stale in Directory.GetFiles(linkDir).Where(f => !options.Interfaces.Contains(Path.GetFileName(f))))
             {
-                XdpLink.DetachPinned(stale);
+                PinnedLink.Detach(stale);
                 Log.Info("xdp detached from an interface no longer served", ("interface", Path.GetFileName(stale)));
             }
 

@@ -96,7 +96,7 @@ internal sealed class SocketLbHooks : IDisposable
         }
         foreach (var stale in Directory.GetFiles(linkDir).Where(f => !SockLbProgram.Hooks.Any(h => h.Program == Path.GetFileName(f))))
         {
-            XdpLink.DetachPinned(stale);
+            PinnedLink.Detach(stale);
             Log.Info("socket hook detached: this build has no such hook", ("pin", stale));
         }
         dataplane.BackendIdReused += id => program.BackendTraffic.Clear(id);
@@ -135,7 +135,7 @@ internal sealed class SocketLbHooks : IDisposable
             return;
         foreach (var pin in Directory.GetFiles(linkDir))
         {
-            XdpLink.DetachPinned(pin);
+            PinnedLink.Detach(pin);
             Log.Info("socket hook detached", ("pin", pin));
         }
         Directory.Delete(linkDir);

@@ -41,7 +41,7 @@ internal sealed class XdplbStateCleanup(string pinDir, string stateDir, string a
         {
             try
             {
-                XdpLink.DetachPinned(pin);
+                PinnedLink.Detach(pin);
                 report.Removed($"{what} {Path.GetFileName(pin)} ({how}; pinned at {pin})");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -25,11 +25,7 @@ public sealed unsafe class CgroupLink : IDisposable
     public string PinPath { get; }
 
     /// <summary>Whether a directory is on a cgroup v2 filesystem.</summary>
-    public static bool IsCgroup2(string directory)
-    {
-        byte* buffer = stackalloc byte[256]; // struct statfs; f_type is its first field
-        return Directory.Exists(directory) && Libc.StatFs(directory, buffer) == 0 && *(long*)buffer == Cgroup2Magic;
-    }
+    public static bool IsCgroup2(string directory) => Directory.Exists(directory) && Libc.FilesystemMagic(directory, out _) == Cgroup2Magic;
 
     /// <summary>A cgroup's id: the inode of its directory, as the kernel reports it in link info.</summary>
     public static ulong CgroupId(string directory) => Libc.InodeOf(directory);
@@ -51,12 +47,10 @@ public sealed unsafe class CgroupLink : IDisposable
                 adopted = true;
                 return new CgroupLink(new BpfFdHandle(fd, ownsHandle: true), program.Name, pinPath);
             }
+            // Another cgroup or hook (or no link): that one goes, this one is attached anew.
             if (fd >= 0)
-            {
-                LibBpf.LinkDetach(fd);
                 Tmds.Linux.LibC.close(fd);
-            }
-            File.Delete(pinPath);
+            PinnedLink.Detach(pinPath);
         }
         // Tmds.LibC's flags: O_DIRECTORY's value differs between architectures.
         int cgroupFd = Libc.Open(cgroupDirectory, Tmds.Linux.LibC.O_RDONLY | Tmds.Linux.LibC.O_DIRECTORY | Tmds.Linux.LibC.O_CLOEXEC);

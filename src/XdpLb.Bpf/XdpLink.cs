@@ -68,23 +68,6 @@ public sealed unsafe class XdpLink : IDisposable
         return new XdpLink(link.link, interfaceName, link.Ifindex, mode, pinPath);
     }
 
-    /// <summary>
-    /// Removes a link an earlier agent pinned (its interface is no longer served, or xdplb
-    /// cleanup): the program is off the interface when this returns. Unlinking alone would
-    /// detach only once the kernel frees the link, later, and not at all while a process
-    /// still holds it.
-    /// </summary>
-    public static void DetachPinned(string pinPath)
-    {
-        int fd = LibBpf.ObjGet(pinPath);
-        File.Delete(pinPath);
-        if (fd < 0)
-            return; // not a pinned object any more: nothing attached through it
-        // Fails when the link's interface is gone, which detached it already.
-        LibBpf.LinkDetach(fd);
-        Tmds.Linux.LibC.close(fd);
-    }
-
     /// <summary>Detaches now, pinned or not.</summary>
     public void Detach()
     {

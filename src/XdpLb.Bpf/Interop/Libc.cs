@@ -21,7 +21,15 @@ internal static unsafe partial class Libc
     internal static partial int Open(string path, int flags);
 
     [LibraryImport("libc", EntryPoint = "statfs", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    internal static partial int StatFs(string path, byte* buffer);
+    private static partial int StatFs(string path, byte* buffer);
+
+    /// <summary>The magic number of the filesystem a path is on (struct statfs's f_type, its first field); null with the errno when statfs fails.</summary>
+    internal static long? FilesystemMagic(string path, out int errno)
+    {
+        byte* buffer = stackalloc byte[256];
+        errno = StatFs(path, buffer) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        return errno == 0 ? *(long*)buffer : null;
+    }
 
     [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Stat(string path, byte* buffer);
