@@ -153,13 +153,7 @@ public static class SpecMapping
             return fallback;
         if (Names.TryParse<T>(text, out var value))
             return value;
-        errors.Add($"{path}: \"{text}\" is not one of {string.Join(", ", Enum.GetValues<T>().Select(NameOf))}");
+        errors.Add($"{path}: \"{text}\" is not one of {Names.All<T>()}");
         return fallback;
     }
-
-    private static string NameOf<T>(T value) where T : struct, Enum => value switch
-    {
-        SchedulerFlag f => Names.Of(f),
-        _ => value.ToString().ToLowerInvariant(),
-    };
 }
