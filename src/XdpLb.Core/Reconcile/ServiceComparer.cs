@@ -5,7 +5,8 @@ namespace XdpLb.Core.Reconcile;
 /// <summary>Equality of services by content: records compare their lists by reference.</summary>
 public static class ServiceComparer
 {
-    public static bool SameContent(Service a, Service b) =>
+    // The same object is the common case on a reload: the Kubernetes source's cache hands back the service it translated before.
+    public static bool SameContent(Service a, Service b) => ReferenceEquals(a, b) ||
         a.Name == b.Name &&
         Equals(a.Address, b.Address) &&
         a.Port == b.Port &&
