@@ -49,10 +49,9 @@ internal sealed class ApiSocketBinding
     {
         File.SetUnixFileMode(BindPath, OwnerOnlySocket);
         File.Move(BindPath, SocketPath, overwrite: true);
-        RemovePrivateDirectory();
     }
 
-    /// <summary>Also when the bind failed: the directory is not left behind.</summary>
+    /// <summary>After Publish, and also when the bind failed: the directory is not left behind.</summary>
     public void RemovePrivateDirectory()
     {
         if (Directory.Exists(privateDirectory))
