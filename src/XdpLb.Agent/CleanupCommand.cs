@@ -26,7 +26,6 @@ internal static class CleanupCommand
         while (flags.Next())
         {
             string flag = flags.Flag;
-            string Value() => flags.Value();
             given.Add(flag);
             switch (flag)
             {
@@ -34,13 +33,13 @@ internal static class CleanupCommand
                     kubeProxy = true;
                     break;
                 case "--bpf-pin-dir":
-                    pinDir = Value();
+                    pinDir = flags.Value();
                     break;
                 case "--state-dir":
-                    stateDir = Value();
+                    stateDir = flags.Value();
                     break;
                 case "--api-socket":
-                    apiSocket = Value();
+                    apiSocket = flags.Value();
                     break;
                 default:
                     throw flags.Unknown();

@@ -64,20 +64,19 @@ internal sealed record RunOptions(
         while (flags.Next())
         {
             string flag = flags.Flag;
-            string Value() => flags.Value();
             switch (flag)
             {
                 case "--config":
-                    config = Value();
+                    config = flags.Value();
                     break;
                 case "--interface":
-                    string name = Value();
+                    string name = flags.Value();
                     if (interfaces.Contains(name))
                         throw new UsageException($"--interface {name} is given twice");
                     interfaces.Add(name);
                     break;
                 case "--dataplane":
-                    string choice = Value();
+                    string choice = flags.Value();
                     dataplane = choice switch
                     {
                         "auto" => DataplaneChoice.Auto,
@@ -88,19 +87,19 @@ internal sealed record RunOptions(
                     };
                     break;
                 case "--bpf-pin-dir":
-                    pinDir = Value();
+                    pinDir = flags.Value();
                     break;
                 case "--state-dir":
-                    stateDir = Value();
+                    stateDir = flags.Value();
                     break;
                 case "--detach-on-exit":
                     detachOnExit = true;
                     break;
                 case "--api-socket":
-                    apiSocket = Value();
+                    apiSocket = flags.Value();
                     break;
                 case "--metrics-address":
-                    string address = Value();
+                    string address = flags.Value();
                     if (!System.Net.IPEndPoint.TryParse(address, out var endpoint) || endpoint.Port == 0)
                         throw new UsageException($"--metrics-address \"{address}\" is not ADDR:PORT (e.g. 127.0.0.1:9469)");
                     metrics = endpoint;
@@ -109,40 +108,40 @@ internal sealed record RunOptions(
                     kubernetes = true;
                     break;
                 case "--kubeconfig":
-                    kubeconfig = Value();
+                    kubeconfig = flags.Value();
                     break;
                 case "--hostname-override":
-                    hostname = Value();
+                    hostname = flags.Value();
                     break;
                 case "--kube-proxy-config":
-                    kubeProxyConfig = Value();
+                    kubeProxyConfig = flags.Value();
                     break;
                 case "--healthz-address":
-                    string healthzText = Value();
+                    string healthzText = flags.Value();
                     if (!System.Net.IPEndPoint.TryParse(healthzText, out var healthzEndpoint) || healthzEndpoint.Port == 0)
                         throw new UsageException($"--healthz-address \"{healthzText}\" is not ADDR:PORT (e.g. 0.0.0.0:10256)");
                     healthz = healthzEndpoint;
                     break;
                 case "--api-listen":
-                    string apiListenText = Value();
+                    string apiListenText = flags.Value();
                     if (!System.Net.IPEndPoint.TryParse(apiListenText, out var apiEndpoint) || apiEndpoint.Port == 0)
                         throw new UsageException($"--api-listen \"{apiListenText}\" is not ADDR:PORT (e.g. 10.0.0.5:9470)");
                     apiListen = apiEndpoint;
                     break;
                 case "--api-cert":
-                    apiCert = Value();
+                    apiCert = flags.Value();
                     break;
                 case "--api-key":
-                    apiKey = Value();
+                    apiKey = flags.Value();
                     break;
                 case "--api-client-ca":
-                    apiClientCa = Value();
+                    apiClientCa = flags.Value();
                     break;
                 case "--insecure-api":
                     insecureApi = true;
                     break;
                 case "--cgroup-root":
-                    cgroupRoot = Value();
+                    cgroupRoot = flags.Value();
                     break;
                 default:
                     throw flags.Unknown();

@@ -24,17 +24,17 @@ internal sealed class XdplbStateCleanup(string pinDir, string stateDir, string a
 
     private void DetachLinks()
     {
-        DetachPins(Path.Combine(pinDir, SocketLbHooks.LinkDirectory), "socket hook", "detached from its cgroup", noteWhenAbsent: false);
-        DetachPins(Path.Combine(pinDir, "links"), "XDP link of", "detached", noteWhenAbsent: true);
+        DetachPins(Path.Combine(pinDir, SocketLbHooks.LinkDirectory), "socket hook", "detached from its cgroup", absentNote: null);
+        DetachPins(Path.Combine(pinDir, "links"), "XDP link of", "detached", absentNote: "no pinned XDP links in");
     }
 
     // Each link pinned in the directory, detached now (not when the kernel frees it), then the directory.
-    private void DetachPins(string links, string what, string how, bool noteWhenAbsent)
+    private void DetachPins(string links, string what, string how, string? absentNote)
     {
         if (!Directory.Exists(links))
         {
-            if (noteWhenAbsent)
-                report.Note($"no pinned XDP links in {links}");
+            if (absentNote is not null)
+                report.Note($"{absentNote} {links}");
             return;
         }
         foreach (var pin in Directory.GetFiles(links).Order(StringComparer.Ordinal))
