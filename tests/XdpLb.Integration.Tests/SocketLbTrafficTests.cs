@@ -123,7 +123,7 @@ public sealed class SocketLbTrafficTests : IDisposable
         using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile, "--cgroup-root", cgroup.Root));
         // One socket, three datagrams 3 s apart; both changes land between its first and second.
         var psi = new System.Diagnostics.ProcessStartInfo("sh") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-c", $"echo $$ > {cgroup.Client}/cgroup.procs && exec ip netns exec {topology.Lb} {SockProbe} udp 10.96.0.10 53 3 3000" })
+        foreach (var a in cgroup.Argv(topology.Lb, SockProbe, "udp", "10.96.0.10", "53", "3", "3000"))
             psi.ArgumentList.Add(a);
         using var probe = System.Diagnostics.Process.Start(psi)!;
         Assert.Equal("from 10.96.0.10:53 b3 5", probe.StandardOutput.ReadLine());
@@ -174,8 +174,7 @@ public sealed class SocketLbTrafficTests : IDisposable
 
         // A connection a node process holds open is one active connection of its backend, as
         // IPVS counts it; lc then sends the next connections elsewhere.
-        using var held = System.Diagnostics.Process.Start("sh", ["-c",
-            $"echo $$ > {cgroup.Client}/cgroup.procs && exec ip netns exec {topology.Lb} bash -c 'exec 3<>/dev/tcp/10.96.0.12/80; sleep 30'"])!;
+        using var held = System.Diagnostics.Process.Start("sh", cgroup.Argv(topology.Lb, "bash", "-c", "exec 3<>/dev/tcp/10.96.0.12/80; sleep 30"))!;
         string? busy = null;
         for (int i = 0; i < 100 && busy is null; i++)
         {

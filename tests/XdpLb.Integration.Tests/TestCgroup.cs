@@ -26,9 +26,11 @@ public sealed class TestCgroup : IDisposable
     public string Client { get; }
 
     /// <summary>Runs a command in <paramref name="netns"/> as a process of the client cgroup.</summary>
-    public ShellResult Run(string netns, params string[] command) =>
-        Shell.Run("sh", new[] { "-c", $"echo $$ > {Client}/cgroup.procs && exec ip netns exec {netns} \"$@\"", "sh" }.Concat(command),
-            TimeSpan.FromSeconds(60));
+    public ShellResult Run(string netns, params string[] command) => Shell.Run("sh", Argv(netns, command), TimeSpan.FromSeconds(60));
+
+    /// <summary>sh's arguments that run a command in <paramref name="netns"/> as a process of the client cgroup (for one started in the background).</summary>
+    public string[] Argv(string netns, params string[] command) =>
+        ["-c", $"echo $$ > {Client}/cgroup.procs && exec ip netns exec {netns} \"$@\"", "sh", .. command];
 
     /// <summary>As <see cref="Run"/>, requiring exit status 0.</summary>
     public string Check(string netns, params string[] command)
