@@ -75,10 +75,3 @@ internal sealed class CompositeStateSource : IDesiredStateSource
 
     public void Dispose() => source.Dispose();
 }
-
-internal static class DesiredStateSources
-{
-    /// <summary>The source under the API's services: what decides Kubernetes' behaviours (graceful termination, strict ARP).</summary>
-    public static IDesiredStateSource Base(this IDesiredStateSource source) =>
-        source is CompositeStateSource composite ? composite.Base : source;
-}

@@ -18,7 +18,7 @@ internal sealed class RunningDataplane : IDisposable
     private readonly object gate = new();
     private readonly IDataplaneRuntime runtime;
     private readonly Reconciler reconciler;
-    private readonly IDesiredStateSource source;
+    private readonly CompositeStateSource source;
     private readonly AutoResetEvent wake = new(false);
     private readonly Thread loop;
     private volatile bool stopping;
@@ -33,14 +33,14 @@ internal sealed class RunningDataplane : IDisposable
     private readonly GracefulTermination? graceful;
     private static readonly TimeSpan DrainCheckPeriod = TimeSpan.FromSeconds(5);
 
-    public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, IDesiredStateSource source,
+    public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, CompositeStateSource source,
         AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses)
     {
         this.nodeAddresses = nodeAddresses;
         this.metrics = metrics;
         this.runtime = runtime;
         this.source = source;
-        graceful = source.Base() is KubernetesStateSource ? new GracefulTermination() : null;
+        graceful = source.Base is KubernetesStateSource ? new GracefulTermination() : null;
         reconciler = new Reconciler(runtime.Dataplane);
         Config = config;
         Sync(full: true);
@@ -135,7 +135,7 @@ internal sealed class RunningDataplane : IDisposable
         lock (gate)
             Config = next;
         Sync(full: false);
-        Log.Info(source.Base() is FileStateSource ? "config reloaded" : "desired state read", ("services", next.Services.Count),
+        Log.Info(source.Base is FileStateSource ? "config reloaded" : "desired state read", ("services", next.Services.Count),
             ("backends", next.Services.Sum(s => s.Backends.Count)), ("source", source.Description));
     }
 
