@@ -64,116 +64,114 @@ public static class ServiceTranslator
         var skipped = new List<string>();
         var problems = new List<string>();
         bool noLocalInternal = false, noLocalExternal = false;
+        string? why = SkipReason(svc);
+        if (why is not null)
+            return new ServiceTranslation(name, [], null, [$"service {name}: {why}"], [], false, false);
+        var spec = svc.Spec;
+        bool internalLocal = spec.InternalTrafficPolicy == "Local";
+        bool externalLocal = spec.ExternalTrafficPolicy == "Local" && HasExternal(svc);
+        var localReady = new HashSet<IPAddress>();
+
+        foreach (var port in spec.Ports ?? [])
         {
-            string? why = SkipReason(svc);
-            if (why is not null)
-                return new ServiceTranslation(name, [], null, [$"service {name}: {why}"], [], false, false);
-            var spec = svc.Spec;
-            bool internalLocal = spec.InternalTrafficPolicy == "Local";
-            bool externalLocal = spec.ExternalTrafficPolicy == "Local" && HasExternal(svc);
-            var localReady = new HashSet<IPAddress>();
-
-            foreach (var port in spec.Ports ?? [])
+            string protocol = port.Protocol ?? "TCP";
+            string portLabel = string.IsNullOrEmpty(port.Name) ? name.ToString() : $"{name}:{port.Name}";
+            if (!TryProtocol(protocol, out var proto))
             {
-                string protocol = port.Protocol ?? "TCP";
-                string portLabel = string.IsNullOrEmpty(port.Name) ? name.ToString() : $"{name}:{port.Name}";
-                if (!TryProtocol(protocol, out var proto))
-                {
-                    problems.Add($"service {portLabel}: ports: protocol \"{protocol}\" is not TCP, UDP or SCTP");
-                    continue;
-                }
-                if (proto == Protocol.Sctp && !sctpSupported)
-                {
-                    skipped.Add($"service {portLabel}: protocol SCTP: the XDP dataplane passes SCTP to the kernel (run --dataplane ipvs to serve it)");
-                    continue;
-                }
-                if (port.Port is < 1 or > 65535)
-                {
-                    problems.Add($"service {portLabel}: ports: {port.Port} is not a port (1-65535)");
-                    continue;
-                }
-
-                var families = Families(svc);
-                // A single-stack service's proxier never sees addresses of the other family.
-                var externalIps = Addresses(spec.ExternalIPs ?? [], $"service {portLabel}: externalIPs", problems)
-                    .Where(ip => families.Contains(ip.AddressFamily)).ToList();
-                // ipMode Proxy: the cloud's proxy delivers to the node, not to the VIP.
-                var loadBalancerIps = spec.Type != "LoadBalancer" ? []
-                    : Addresses((svc.Status?.LoadBalancer?.Ingress ?? []).Where(i => i.Ip is not null && i.IpMode != "Proxy").Select(i => i.Ip),
-                        $"service {portLabel}: status.loadBalancer.ingress", problems).Where(ip => families.Contains(ip.AddressFamily)).ToList();
-                int nodePort = port.NodePort is > 0 && spec.Type is "NodePort" or "LoadBalancer" ? port.NodePort.Value : 0;
-                // kube-proxy's UsesClusterEndpoints / UsesLocalEndpoints, per port.
-                bool externallyAccessible = nodePort > 0 || loadBalancerIps.Count > 0 || externalIps.Count > 0;
-                bool portExternalLocal = externalLocal && externallyAccessible;
-
-                var endpoints = EndpointSliceReader.Read(slices, port.Name, protocol, problems);
-                var categories = EndpointCategorizer.Categorize(endpoints, usesCluster: !internalLocal || externallyAccessible,
-                    usesLocal: internalLocal || portExternalLocal, node.Name, node.Zone);
-                localReady.UnionWith(endpoints.Where(e => e.Ready && e.IsOn(node.Name)).Select(e => e.Address));
-
-                // Under a Local policy with no local endpoint, the IPVS proxier uses the cluster
-                // endpoints (PR #97081: node-local clients keep reaching the service); a port
-                // that is not externally accessible has none under internalTrafficPolicy Local,
-                // so its ClusterIP then has no backend, as the policy promises.
-                var internalSet = !internalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
-                var externalSet = !portExternalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
-                if (internalLocal && categories.Local.Count == 0 && categories.HasAny)
-                    noLocalInternal = true;
-                if (portExternalLocal && categories.Local.Count == 0 && categories.HasAny)
-                    noLocalExternal = true;
-
-                var template = new Service
-                {
-                    Name = portLabel,
-                    Port = (ushort)port.Port,
-                    Protocol = proto,
-                    Scheduler = settings.Scheduler,
-                    Flags = settings.SchedulerFlags,
-                    Persistence = Affinity(svc),
-                };
-                void Add(string kind, IPAddress address, ushort vsPort, IReadOnlyList<KubeEndpoint> set, Forwarding forwarding,
-                    IReadOnlyList<string>? sourceRanges = null, bool masqueradeOutsideCluster = false)
-                {
-                    var service = template with
-                    {
-                        Address = address,
-                        Port = vsPort,
-                        Forwarding = forwarding,
-                        MasqueradeOutsideCluster = masqueradeOutsideCluster,
-                        SourceRanges = sourceRanges?.Where(r => SameFamily(r, address)).ToList() ?? [],
-                        Backends = Backends(set, address.AddressFamily),
-                    };
-                    var errors = ConfigValidator.ValidateService(service);
-                    if (errors.Count > 0)
-                    {
-                        problems.AddRange(errors.Select(e => $"service {portLabel} ({kind}): {e}"));
-                        return;
-                    }
-                    servers.Add((kind, service));
-                }
-
-                var clusterForwarding = settings.MasqueradeAll ? Forwarding.Masq : Forwarding.Nat;
-                var externalForwarding = portExternalLocal ? Forwarding.Nat : Forwarding.Masq;
-                foreach (var ip in Addresses(spec.ClusterIPs ?? (spec.ClusterIP is null ? [] : [spec.ClusterIP]), $"service {portLabel}: clusterIPs", problems))
-                    // kube-proxy's local-traffic detector works per family: without a clusterCIDR
-                    // of the address's family, nothing is masqueraded.
-                    Add("clusterIP", ip, (ushort)port.Port, internalSet, clusterForwarding,
-                        masqueradeOutsideCluster: !settings.MasqueradeAll && settings.ClusterCidrs.Any(c => c.BaseAddress.AddressFamily == ip.AddressFamily));
-                foreach (var ip in externalIps)
-                    Add("externalIP", ip, (ushort)port.Port, externalSet, externalForwarding);
-                var sourceRanges = SourceRanges(spec.LoadBalancerSourceRanges, $"service {portLabel}: loadBalancerSourceRanges", problems);
-                foreach (var ip in loadBalancerIps)
-                    Add("loadBalancer", ip, (ushort)port.Port, externalSet, externalForwarding, sourceRanges);
-                if (nodePort > 0)
-                {
-                    foreach (var ip in node.NodePortAddresses.Where(a => families.Contains(a.AddressFamily)))
-                        Add("nodePort", ip, (ushort)nodePort, externalSet, externalForwarding);
-                }
+                problems.Add($"service {portLabel}: ports: protocol \"{protocol}\" is not TCP, UDP or SCTP");
+                continue;
+            }
+            if (proto == Protocol.Sctp && !sctpSupported)
+            {
+                skipped.Add($"service {portLabel}: protocol SCTP: the XDP dataplane passes SCTP to the kernel (run --dataplane ipvs to serve it)");
+                continue;
+            }
+            if (port.Port is < 1 or > 65535)
+            {
+                problems.Add($"service {portLabel}: ports: {port.Port} is not a port (1-65535)");
+                continue;
             }
 
-            if (externalLocal && spec.HealthCheckNodePort is int hc and > 0 and <= 65535)
-                health = new HealthCheck(name, (ushort)hc, localReady.Count);
+            var families = Families(svc);
+            // A single-stack service's proxier never sees addresses of the other family.
+            var externalIps = Addresses(spec.ExternalIPs ?? [], $"service {portLabel}: externalIPs", problems)
+                .Where(ip => families.Contains(ip.AddressFamily)).ToList();
+            // ipMode Proxy: the cloud's proxy delivers to the node, not to the VIP.
+            var loadBalancerIps = spec.Type != "LoadBalancer" ? []
+                : Addresses((svc.Status?.LoadBalancer?.Ingress ?? []).Where(i => i.Ip is not null && i.IpMode != "Proxy").Select(i => i.Ip),
+                    $"service {portLabel}: status.loadBalancer.ingress", problems).Where(ip => families.Contains(ip.AddressFamily)).ToList();
+            int nodePort = port.NodePort is > 0 && spec.Type is "NodePort" or "LoadBalancer" ? port.NodePort.Value : 0;
+            // kube-proxy's UsesClusterEndpoints / UsesLocalEndpoints, per port.
+            bool externallyAccessible = nodePort > 0 || loadBalancerIps.Count > 0 || externalIps.Count > 0;
+            bool portExternalLocal = externalLocal && externallyAccessible;
+
+            var endpoints = EndpointSliceReader.Read(slices, port.Name, protocol, problems);
+            var categories = EndpointCategorizer.Categorize(endpoints, usesCluster: !internalLocal || externallyAccessible,
+                usesLocal: internalLocal || portExternalLocal, node.Name, node.Zone);
+            localReady.UnionWith(endpoints.Where(e => e.Ready && e.IsOn(node.Name)).Select(e => e.Address));
+
+            // Under a Local policy with no local endpoint, the IPVS proxier uses the cluster
+            // endpoints (PR #97081: node-local clients keep reaching the service); a port
+            // that is not externally accessible has none under internalTrafficPolicy Local,
+            // so its ClusterIP then has no backend, as the policy promises.
+            var internalSet = !internalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
+            var externalSet = !portExternalLocal ? categories.Cluster : categories.Local.Count > 0 ? categories.Local : categories.Cluster;
+            if (internalLocal && categories.Local.Count == 0 && categories.HasAny)
+                noLocalInternal = true;
+            if (portExternalLocal && categories.Local.Count == 0 && categories.HasAny)
+                noLocalExternal = true;
+
+            var template = new Service
+            {
+                Name = portLabel,
+                Port = (ushort)port.Port,
+                Protocol = proto,
+                Scheduler = settings.Scheduler,
+                Flags = settings.SchedulerFlags,
+                Persistence = Affinity(svc),
+            };
+            void Add(string kind, IPAddress address, ushort vsPort, IReadOnlyList<KubeEndpoint> set, Forwarding forwarding,
+                IReadOnlyList<string>? sourceRanges = null, bool masqueradeOutsideCluster = false)
+            {
+                var service = template with
+                {
+                    Address = address,
+                    Port = vsPort,
+                    Forwarding = forwarding,
+                    MasqueradeOutsideCluster = masqueradeOutsideCluster,
+                    SourceRanges = sourceRanges?.Where(r => SameFamily(r, address)).ToList() ?? [],
+                    Backends = Backends(set, address.AddressFamily),
+                };
+                var errors = ConfigValidator.ValidateService(service);
+                if (errors.Count > 0)
+                {
+                    problems.AddRange(errors.Select(e => $"service {portLabel} ({kind}): {e}"));
+                    return;
+                }
+                servers.Add((kind, service));
+            }
+
+            var clusterForwarding = settings.MasqueradeAll ? Forwarding.Masq : Forwarding.Nat;
+            var externalForwarding = portExternalLocal ? Forwarding.Nat : Forwarding.Masq;
+            foreach (var ip in Addresses(spec.ClusterIPs ?? (spec.ClusterIP is null ? [] : [spec.ClusterIP]), $"service {portLabel}: clusterIPs", problems))
+                // kube-proxy's local-traffic detector works per family: without a clusterCIDR
+                // of the address's family, nothing is masqueraded.
+                Add("clusterIP", ip, (ushort)port.Port, internalSet, clusterForwarding,
+                    masqueradeOutsideCluster: !settings.MasqueradeAll && settings.ClusterCidrs.Any(c => c.BaseAddress.AddressFamily == ip.AddressFamily));
+            foreach (var ip in externalIps)
+                Add("externalIP", ip, (ushort)port.Port, externalSet, externalForwarding);
+            var sourceRanges = SourceRanges(spec.LoadBalancerSourceRanges, $"service {portLabel}: loadBalancerSourceRanges", problems);
+            foreach (var ip in loadBalancerIps)
+                Add("loadBalancer", ip, (ushort)port.Port, externalSet, externalForwarding, sourceRanges);
+            if (nodePort > 0)
+            {
+                foreach (var ip in node.NodePortAddresses.Where(a => families.Contains(a.AddressFamily)))
+                    Add("nodePort", ip, (ushort)nodePort, externalSet, externalForwarding);
+            }
         }
+
+        if (externalLocal && spec.HealthCheckNodePort is int hc and > 0 and <= 65535)
+            health = new HealthCheck(name, (ushort)hc, localReady.Count);
         return new ServiceTranslation(name, servers, health, skipped, problems, noLocalInternal, noLocalExternal);
     }
 
