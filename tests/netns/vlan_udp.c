@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
 	struct timeval timeout = { .tv_sec = 0, .tv_usec = 200000 };
 	int fd, on = 1, vid, dport, length, sport;
+	unsigned int seed;
 	size_t len;
 	time_t deadline;
 
@@ -94,7 +96,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vlan_udp: LENGTH must be 0..1400\n");
 		return 2;
 	}
-	srand(getpid() ^ time(NULL));
+	/* Each run a flow of its own: a seed of pid ^ time repeats across runs a second apart
+	 * (pid + 1 ^ t + 1 can equal pid ^ t), and a repeated port is the earlier run's flow,
+	 * answered by the same backend. */
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = getpid() ^ time(NULL);
+	srand(seed);
 	sport = 20000 + rand() % 30000;
 
 	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
