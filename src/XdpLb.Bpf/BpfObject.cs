@@ -13,6 +13,7 @@ public sealed unsafe class BpfObject : IDisposable
     private readonly BpfObjectHandle handle;
     private readonly Dictionary<string, string> pinPaths = new();
     private readonly HashSet<string> adopted = new();
+    private readonly Dictionary<string, (uint Key, uint Value)> declaredTypeIds = new();
     private bool loaded;
 
     private BpfObject(BpfObjectHandle handle, string name)
@@ -125,6 +126,10 @@ public sealed unsafe class BpfObject : IDisposable
         return copy.ToArray();
     }
 
+    /// <summary>A map's key and value type ids in this object's own BTF.</summary>
+    internal (uint Key, uint Value) DeclaredTypeIds(string mapName) =>
+        declaredTypeIds.TryGetValue(mapName, out var ids) ? ids : throw new BpfException($"finding map {mapName} in {Name}", 2 /* ENOENT */);
+
     /// <summary>The maps that were already pinned when the object loaded, and are now used by it.</summary>
     public IReadOnlySet<string> AdoptedMaps => adopted;
 
@@ -133,6 +138,10 @@ public sealed unsafe class BpfObject : IDisposable
         foreach (var (name, path) in pinPaths)
             if (File.Exists(path))
                 adopted.Add(name);
+        // Read before loading: a map adopted from a pin takes the type ids of the BTF it was
+        // created with, which number the types of another build's object.
+        for (IntPtr map = LibBpf.ObjectNextMap(handle, IntPtr.Zero); map != IntPtr.Zero; map = LibBpf.ObjectNextMap(handle, map))
+            declaredTypeIds[Marshal.PtrToStringUTF8((IntPtr)LibBpf.MapName(map)) ?? ""] = (LibBpf.MapBtfKeyTypeId(map), LibBpf.MapBtfValueTypeId(map));
         BpfException.Check(LibBpf.ObjectLoad(handle), $"loading BPF object {Name} into the kernel");
         loaded = true;
     }

@@ -12,9 +12,11 @@ namespace XdpLb.Bpf.Btf;
 /// </summary>
 internal static unsafe class BtfLayout
 {
-    internal static void Verify(BpfObject obj, string mapName, IntPtr map, Type keyType, Type valueType) =>
-        VerifyTypes(obj.Btf, mapName, LibBpf.MapKeySize(map), LibBpf.MapValueSize(map),
-            LibBpf.MapBtfKeyTypeId(map), LibBpf.MapBtfValueTypeId(map), keyType, valueType);
+    internal static void Verify(BpfObject obj, string mapName, IntPtr map, Type keyType, Type valueType)
+    {
+        var (keyId, valueId) = obj.DeclaredTypeIds(mapName);
+        VerifyTypes(obj.Btf, mapName, LibBpf.MapKeySize(map), LibBpf.MapValueSize(map), keyId, valueId, keyType, valueType);
+    }
 
     /// <summary>
     /// Checks a map as the kernel holds it (e.g. pinned by an earlier version of the agent)
@@ -50,6 +52,16 @@ internal static unsafe class BtfLayout
             throw new BtfLayoutException($"map '{mapName}' has no BTF key/value types: build the object with clang -g and BTF-style map definitions");
         CheckType(btf, $"map '{mapName}' key", keyId, keyType);
         CheckType(btf, $"map '{mapName}' value", valueId, valueType);
+    }
+
+    /// <summary>Checks a C# struct that is no map's key or value (a program's argument) against the C struct of that name.</summary>
+    internal static void VerifyStruct<T>(BpfObject obj, string cName) where T : unmanaged
+    {
+        var btf = new BtfTypes(obj.Btf);
+        int id = btf.Find(cName, BtfTypes.KindStruct);
+        if (id <= 0)
+            throw new BtfLayoutException($"BTF has no struct {cName}");
+        CheckType(btf, $"struct '{cName}'", (uint)id, typeof(T));
     }
 
     /// <summary>Checks that a C# enum lists the C enum's names (PascalCase, prefix dropped) with its values.</summary>
