@@ -18,6 +18,7 @@
 #include "lib/nat.h"
 #include "lib/forward.h"
 #include "lib/reply.h"
+#include "lib/sweep.h"
 
 /* A translated ICMP error, to where its new destination routes. */
 static __always_inline int forward_translated(struct xdp_md *ctx, struct packet *pkt, int family)
@@ -66,17 +67,26 @@ static __always_inline int pass_unparsed(struct xdp_md *ctx, struct packet *pkt,
 	return XDP_PASS;
 }
 
-/* A packet of a connection that exists: its TCP state moves and it is counted. */
-static __always_inline void flow_account(struct packet *pkt, struct flow *f)
+/* A packet of a connection that exists: it keeps the connection alive, moves its TCP state,
+ * may assure it, and is counted. */
+static __always_inline void flow_account(struct packet *pkt, struct flow *f, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
 	int reply = f->direction == FLOW_REPLY;
+	struct flow *owner = conn_owner(pkt, f);
 
 	/* Write the timestamp only when it moved noticeably: a store per packet would
-	 * bounce the entry's cache line between CPUs. */
+	 * bounce the entry's cache line between CPUs. The request entry's is the
+	 * connection's (the sweeper reads it), so a reply refreshes it too. */
 	if (now - f->last_seen_ns > 1000000000ULL)
 		f->last_seen_ns = now;
-	conn_track(pkt, conn_owner(pkt, f), reply);
+	if (owner && reply && now - owner->last_seen_ns > 1000000000ULL)
+		owner->last_seen_ns = now;
+	conn_track(pkt, owner, reply);
+	/* TCP is assured at ESTABLISHED (conn_track): a SYN-ACK is no proof, the backend
+	 * answers a spoofed SYN too. Another flow at its first reply, or, when its replies
+	 * bypass the node (dr, tun), at its second packet. */
+	if (owner && !pkt->tcp && (reply || (owner->flags & FLOW_F_DIRECT)))
+		conn_assure(owner);
 	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
 }
 
@@ -157,7 +167,12 @@ static __always_inline struct flow *open_flow(struct xdp_md *ctx, struct packet 
 	 * straight from the pod's node. */
 	if (!flags && ((svc->flags & SVC_F_MASQ) || lb_addr_equal(&pkt->flow.saddr, &be->addr) ||
 		       ((svc->flags & SVC_F_MASQ_OUTSIDE) && !from_cluster(&pkt->flow.saddr, pkt->flow.family)))) {
-		int opened = masq_open(ctx, &pkt->flow, be, svc, ((pkt->vlan_in & 0xffff) << 16) | state);
+		__u32 tci_state = ((pkt->vlan_in & 0xffff) << 16) | state;
+		int opened = masq_open(ctx, &pkt->flow, be, svc, tci_state);
+
+		/* Reclaimed here, not inside masq_open: the call chain's stack would pass 512 bytes. */
+		if (opened == MASQ_TABLE_FULL && conn_reclaim())
+			opened = masq_open(ctx, &pkt->flow, be, svc, tci_state);
 
 		if (opened == MASQ_NO_ROUTE || opened == MASQ_NO_PORT) {
 			count(opened == MASQ_NO_ROUTE ? CNT_DROP_MASQ_NO_ROUTE : CNT_DROP_MASQ_NO_PORT);
@@ -171,16 +186,26 @@ static __always_inline struct flow *open_flow(struct xdp_md *ctx, struct packet 
 	}
 	if (!f) {
 		count(CNT_DROP_CONNTRACK_FULL);
+		count_ct(CT_REFUSED_FULL);
 		*verdict = XDP_DROP;
 		return 0;
 	}
 	if (created) {
-		count(CNT_NEW_FLOW);
+		if ((svc->flags & SVC_F_PERSISTENT) && affinity_control(&pkt->flow, f->backend_id))
+			f->flags |= FLOW_F_AFFINITY;
 		conn_opened(f->backend_id, state);
+		if (!conn_publish(&pkt->flow, f, bpf_ktime_get_ns())) {
+			conn_end(&pkt->flow, f, CT_REFUSED_INDEX_FULL);
+			count(CNT_DROP_CONNTRACK_FULL);
+			*verdict = XDP_DROP;
+			return 0;
+		}
+		count(CNT_NEW_FLOW);
 		/* The packet that opened the connection is counted with it. */
 		backend_count_packet(f->backend_id, 0, pkt->ip_len, 1);
 	} else {
-		flow_account(pkt, f); /* another CPU opened it first (a retransmitted SYN) */
+		/* another CPU opened it first (a retransmitted SYN) */
+		flow_account(pkt, f, bpf_ktime_get_ns());
 	}
 	return f;
 }
@@ -226,6 +251,7 @@ static __always_inline int handle_packet(struct xdp_md *ctx, struct packet *pkt)
 	struct service_key skey = {};
 	struct service *svc;
 	struct flow *f;
+	__u64 now;
 	int rc;
 
 	rc = parse_packet(ctx, pkt);
@@ -234,13 +260,21 @@ static __always_inline int handle_packet(struct xdp_md *ctx, struct packet *pkt)
 	if (rc != PARSE_OK)
 		return pass_unparsed(ctx, pkt, rc);
 
+	now = bpf_ktime_get_ns();
 	f = bpf_map_lookup_elem(&conntrack, &pkt->flow);
-	if (f && conn_reusable(pkt, f)) {
-		conn_expire(&pkt->flow, f);
-		f = 0;
+	/* A connection idle past its timeout is gone, as in IPVS, whether or not the sweeper
+	 * has come by yet: the packet opens a new one. */
+	if (f && f->direction == FLOW_REQUEST) {
+		__u32 why = conn_reusable(pkt, f) ? CT_EXPIRED_REUSED
+			    : conn_idle_expired(conntrack_config_get(), pkt->flow.proto, f, now) ? CT_EXPIRED_IDLE : 0;
+
+		if (why) {
+			conn_end(&pkt->flow, f, why);
+			f = 0;
+		}
 	}
 	if (f) {
-		flow_account(pkt, f);
+		flow_account(pkt, f, now);
 	} else {
 		int verdict = XDP_PASS;
 
@@ -285,6 +319,65 @@ int xdplb_ingress(struct xdp_md *ctx)
 		return XDP_DROP;
 	}
 	return rc;
+}
+
+/* The sweeper, run by the agent (BPF_PROG_RUN) a slice of the sweep index at a time from a
+ * resume point: expiry in the kernel, at a cost per run the agent sets, whatever the size
+ * of the table. */
+struct sweep_args {
+	__u32 window;    /* in: the first window; out: where the next run resumes (0 after the last) */
+	__u32 windows;   /* in: how many to visit */
+	__u32 check_all; /* in: look at every entry, due or not */
+	__u32 wrapped;   /* out: 1 when this run visited the last window */
+	__u64 skew_ns;   /* in: judge idleness as if this much more time had passed (tests) */
+	__u32 live;      /* out: entries seen that stay */
+	__u32 ended;     /* out: connections and templates ended */
+};
+
+struct sweep_walk {
+	__u64 now;
+	__u32 first;
+	__u32 check_all;
+	__u32 live;
+	__u32 ended;
+};
+
+static long sweep_window(__u32 i, struct sweep_walk *w)
+{
+	__u32 window = w->first + i;
+	struct index_window *win = bpf_map_lookup_elem(&conntrack_index, &window);
+
+	if (!win)
+		return 1;
+	for (int way = 0; way < INDEX_WAYS; way++) {
+		int outcome = sweep_slot(win, way, w->now, w->check_all);
+
+		w->live += outcome == SWEEP_LIVE;
+		w->ended += outcome == SWEEP_ENDED;
+	}
+	return 0;
+}
+
+SEC("syscall")
+int sweep(struct sweep_args *args)
+{
+	struct conntrack_config *cfg = conntrack_config_get();
+	struct sweep_walk w = {};
+	__u32 total, count;
+
+	if (!cfg || !cfg->index_windows)
+		return 0;
+	total = cfg->index_windows;
+	w.now = bpf_ktime_get_ns() + args->skew_ns;
+	w.first = args->window < total ? args->window : 0;
+	w.check_all = args->check_all;
+	count = args->windows < total - w.first ? args->windows : total - w.first;
+	bpf_loop(count, sweep_window, &w, 0);
+	args->live = w.live;
+	args->ended = w.ended;
+	args->wrapped = w.first + count >= total;
+	args->window = args->wrapped ? 0 : w.first + count;
+	return 0;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -14,7 +14,7 @@ enum lb_counter {
 	CNT_PASS_NO_FLOW_NON_SYN, /* TCP to a service without SYN or flow that gets no reset (RST, IP options) */
 	CNT_MALFORMED,            /* truncated or inconsistent headers */
 	CNT_DROP_NO_BACKEND,      /* service with no usable backend (answered or not) */
-	CNT_DROP_CONNTRACK_FULL,  /* the flow table is full: new flows are refused */
+	CNT_DROP_CONNTRACK_FULL,  /* the flow table is full of assured connections: new flows are refused */
 	CNT_NEW_FLOW,             /* flows scheduled to a backend */
 	CNT_NAT_REQUEST,          /* client->backend packets rewritten */
 	CNT_NAT_REPLY,            /* backend->client packets rewritten */
@@ -52,4 +52,39 @@ static __always_inline void count(enum lb_counter c)
 
 	if (v)
 		*v += 1;
+}
+
+/* What happened to connections, apart from packets: how they were opened, promoted and
+ * ended. Per-CPU like the packet counters; the iterator adds to them too, atomically, as
+ * it can be interrupted by the data path on its CPU. The C# enum ConntrackEvent mirrors it. */
+enum ct_event {
+	CT_OPENED = 0,                 /* connections created */
+	CT_ASSURED,                    /* promoted: TCP reached ESTABLISHED, or a reply was seen */
+	CT_EXPIRED_IDLE,               /* idle past their state's timeout (sweep or packet) */
+	CT_EXPIRED_REUSED,             /* TIME_WAIT/CLOSE ports reused by a new SYN (conn_reuse_mode) */
+	CT_EXPIRED_BACKEND_REMOVED,    /* their backend left its service (expire_nodest_conn) */
+	CT_RECLAIMED_TCP_HALF_OPEN,    /* the table was full: a TCP connection that never reached ESTABLISHED */
+	CT_RECLAIMED_UDP_UNANSWERED,   /* the table was full: a flow that never saw a reply */
+	CT_REFUSED_FULL,               /* the table was full and nothing was reclaimable */
+	CT_REFUSED_INDEX_FULL,         /* opened, but no sweep index slot was free: ended at once */
+	CT_EVENT_MAX,
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CT_EVENT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} conntrack_events SEC(".maps");
+
+/* Keeps enum ct_event in the object's BTF, where the agent reads the event names. */
+const volatile enum ct_event ct_event_max = CT_EVENT_MAX;
+
+static __always_inline void count_ct(enum ct_event e)
+{
+	__u32 key = e;
+	__u64 *v = bpf_map_lookup_elem(&conntrack_events, &key);
+
+	if (v)
+		__sync_fetch_and_add(v, 1);
 }

@@ -23,6 +23,12 @@ struct flow_key {
 /* Masqueraded: the other endpoint is rewritten too (masq_addr/masq_port), so that the
  * backend answers the node rather than the client. */
 #define FLOW_F_MASQ 0x04
+/* Request entry only. Assured: a TCP connection that reached ESTABLISHED, or a flow that saw
+ * a reply (a direct UDP flow, whose replies never pass here: a second packet). Set once, never
+ * cleared; an assured connection is never reclaimed, only expired by its timeout. */
+#define FLOW_F_ASSURED 0x08
+/* Request entry only: the connection counts in its affinity template's `controls`. */
+#define FLOW_F_AFFINITY 0x10
 
 enum flow_direction {
 	FLOW_REQUEST = 0, /* client -> VIP: rewrite destination to the backend */
@@ -43,13 +49,17 @@ struct flow {
 	struct lb_addr masq_addr;
 	__u16 masq_port;         /* network byte order */
 	__u16 vlan_tci;          /* the 802.1Q TCI of the client's frames; 0: untagged */
+	__u32 tag;               /* request entry: names the connection in the sweep index and reclaim ring */
+	__u32 index_slot;        /* request entry: its slot in the sweep index + 1; 0: none */
 };
 
-/* A plain hash, not an LRU: an established flow is never evicted to make room. When the
- * table is full, new flows are refused and counted. */
+/* A preallocated hash, not an LRU: an assured connection is never evicted to make room.
+ * Preallocated, an insert takes an element from a per-CPU free list instead of allocating
+ * one (allocation was most of a new flow's cost). When it is full, a new connection
+ * reclaims the oldest one that never saw an answer (conntrack.h, conn_reclaim), and is
+ * refused only when there is none. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct flow_key);
 	__type(value, struct flow);
@@ -90,48 +100,4 @@ static __always_inline void flow_request_key(struct flow_key *req, const struct 
 	req->proto = reply->proto;
 	req->family = reply->family;
 	req->reserved = 0;
-}
-
-/* Inserts both directions with the connection's first state. Returns the request entry
- * to use: ours (*created = 1), or the one another CPU inserted first for the same flow (a
- * retransmitted SYN racing its original). NULL when the table is full. */
-static __always_inline struct flow *flow_create(const struct flow_key *req, const struct backend *be,
-						__u32 service_id, __u32 state, __u8 flags, __u16 client_tci,
-						int *created)
-{
-	struct flow_key rev = {};
-	struct flow entry = {};
-	long err;
-
-	*created = 0;
-	entry.nat_addr = be->addr;
-	entry.nat_port = be->port;
-	entry.direction = FLOW_REQUEST;
-	entry.flags = flags;
-	entry.state = state;
-	entry.backend_id = be->id;
-	entry.service_id = service_id;
-	entry.last_seen_ns = bpf_ktime_get_ns();
-	entry.vlan_tci = client_tci;
-	err = bpf_map_update_elem(&conntrack, req, &entry, BPF_NOEXIST);
-	if (err == -17 /* EEXIST */)
-		return bpf_map_lookup_elem(&conntrack, req);
-	if (err)
-		return 0;
-	if (flags & FLOW_F_DIRECT) {
-		*created = 1;
-		return bpf_map_lookup_elem(&conntrack, req);
-	}
-
-	flow_reply_key(&rev, req, &entry);
-	entry.nat_addr = req->daddr;
-	entry.nat_port = req->dport;
-	entry.direction = FLOW_REPLY;
-	entry.state = 0;
-	if (bpf_map_update_elem(&conntrack, &rev, &entry, BPF_ANY)) {
-		bpf_map_delete_elem(&conntrack, req);
-		return 0;
-	}
-	*created = 1;
-	return bpf_map_lookup_elem(&conntrack, req);
 }

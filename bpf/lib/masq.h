@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "flow.h"
+#include "conntrack.h"
 #include "parse.h"
 #include "forward.h"
 #include "tunnel.h"
@@ -55,8 +56,8 @@ struct {
 } masq_scratch SEC(".maps");
 
 /* Inserts the reply entry (its key's dport left to choose) on a free port of the range.
- * Returns the port in network byte order, 0 when none was free or the table is full. */
-static __always_inline __u16 masq_claim_port(struct flow_key *rev, struct flow *reply)
+ * Returns the port in network byte order, 0 when none was free, -1 when the table is full. */
+static __always_inline int masq_claim_port(struct flow_key *rev, struct flow *reply)
 {
 	__u32 zero = 0, min = MASQ_DEFAULT_MIN, span = MASQ_DEFAULT_MAX - MASQ_DEFAULT_MIN + 1;
 	struct masq_port_range *range = bpf_map_lookup_elem(&masq_ports, &zero);
@@ -74,7 +75,7 @@ static __always_inline __u16 masq_claim_port(struct flow_key *rev, struct flow *
 		if (!err)
 			return port;
 		if (err != -17 /* EEXIST: the port is taken, try another */)
-			return 0;
+			return -1;
 	}
 	return 0;
 }
@@ -100,7 +101,7 @@ __noinline int masq_open(struct xdp_md *ctx, const struct flow_key *req, const s
 	struct masq_scratch *s = bpf_map_lookup_elem(&masq_scratch, &zero);
 	struct flow_key *key, *rev;
 	struct flow *entry;
-	__u16 port;
+	int port;
 	long err;
 	int no_source;
 
@@ -135,15 +136,16 @@ __noinline int masq_open(struct xdp_md *ctx, const struct flow_key *req, const s
 	rev->proto = key->proto;
 	rev->family = key->family;
 	port = masq_claim_port(rev, entry);
-	if (!port)
-		return MASQ_NO_PORT;
+	if (port <= 0)
+		return port ? MASQ_TABLE_FULL : MASQ_NO_PORT;
 
 	entry->nat_addr = be->addr;
 	entry->nat_port = be->port;
 	entry->direction = FLOW_REQUEST;
 	entry->state = tci_state & 0xffff;
 	entry->masq_addr = s->node;
-	entry->masq_port = port;
+	entry->masq_port = (__u16)port;
+	entry->tag = index_tag();
 	err = bpf_map_update_elem(&conntrack, key, entry, BPF_NOEXIST);
 	if (err) {
 		bpf_map_delete_elem(&conntrack, rev);

@@ -25,7 +25,7 @@ internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, 
             ConnectionTableSize = program.Conntrack.MaxEntries / 2,
             Services = (uint)dataplane.Applied.Count,
             Backends = (uint)dataplane.Applied.Values.Sum(s => s.Backends.Count),
-            Connections = (uint)(program.Conntrack.Count() / 2),
+            Connections = (uint)program.LiveConnections(),
             ConfigFile = configFile,
             StartedUnixMs = new DateTimeOffset(started).ToUnixTimeMilliseconds(),
             LastSyncUnixMs = new DateTimeOffset(running.LastSync).ToUnixTimeMilliseconds(),
@@ -56,6 +56,8 @@ internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, 
             .Select(s => ApiMapping.ToApi(s, NameOf(s))));
         foreach (var (counter, value) in program.ReadCounters())
             response.Counters[Bpf.Btf.BtfNames.SnakeCase(counter.ToString())] = value;
+        foreach (var (e, value) in program.ReadConntrackEvents())
+            response.Counters["conntrack_" + Bpf.Btf.BtfNames.SnakeCase(e.ToString())] = value;
         foreach (var (counter, value) in sock?.ReadCounters() ?? new Dictionary<Bpf.Maps.SockCounter, ulong>())
             response.Counters["sock_" + Bpf.Btf.BtfNames.SnakeCase(counter.ToString())] = value;
         return response;

@@ -146,6 +146,8 @@ internal static class RunCommand
         using var _ = program;
         var dataplane = new XdpDataplane(program);
         Adopt(program, dataplane, stateFile, options.BpfPinDir);
+        if (program.Legacy is { } legacy)
+            Log.Info("upgrading the connection table of the previous layout", ("connections", legacy.CopyInto(program)));
         SetTunnelSources(dataplane, options.Interfaces);
         var runtime = new XdpRuntime(program, dataplane, stateFile);
         metrics.SetDataplane("xdp");
@@ -199,6 +201,10 @@ internal static class RunCommand
                 DetachThisRunsLinks();
                 throw;
             }
+
+            // The old program runs no more: what it opened or ended since the copy follows.
+            if (program.Legacy is { } upgraded)
+                Log.Info("connection table upgraded; the previous layout's maps are unpinned", ("opened_during_switch", upgraded.CatchUp(program)));
 
             var attachments = links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
             var view = new AgentView(running, program, dataplane, () => attachments, source.Description, hooks?.Program);
@@ -331,7 +337,7 @@ internal static class RunCommand
         }
         dataplane.ImportState(state);
         Log.Info("adopted the pinned maps and the state of the previous agent", ("bpf_pin_dir", pinDir),
-            ("services", state.Services.Length), ("connections", program.Conntrack.Count() / 2));
+            ("services", state.Services.Length), ("connections", program.LiveConnections()));
     }
 
     /// <summary>The served interfaces' addresses (IPv6 link-local left out), in --interface order.</summary>

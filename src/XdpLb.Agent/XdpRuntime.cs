@@ -34,7 +34,7 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
 
     public void Sweep(LbConfig config, int sweepNumber)
     {
-        dataplane.Collector.CollectExpired();
+        dataplane.Sweeper.Tick();
         // Every 10 s: neighbour entries go stale without traffic from the stack.
         if (sweepNumber % 10 == 0)
             NeighborPrimer.Prime(NeighborPrimer.BackendsToPrime(config));

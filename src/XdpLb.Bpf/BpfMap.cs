@@ -33,6 +33,19 @@ public sealed unsafe class BpfMap<TKey, TValue>
             BpfException.Check(LibBpf.MapUpdateElem(Fd.Fd, k, v, (ulong)flags), $"updating map {Name}");
     }
 
+    /// <summary>Update that reports EEXIST (NoExist) or ENOENT (Exist) as false instead of throwing.</summary>
+    public bool TryUpdate(in TKey key, in TValue value, MapUpdate flags)
+    {
+        int rc;
+        fixed (TKey* k = &key)
+        fixed (TValue* v = &value)
+            rc = LibBpf.MapUpdateElem(Fd.Fd, k, v, (ulong)flags);
+        if (rc is -17 or -2)
+            return false;
+        BpfException.Check(rc, $"updating map {Name}");
+        return true;
+    }
+
     /// <summary>Writes many entries in one syscall (BPF_MAP_UPDATE_BATCH).</summary>
     public void UpdateBatch(ReadOnlySpan<TKey> keys, ReadOnlySpan<TValue> values)
     {

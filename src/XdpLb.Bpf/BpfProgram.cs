@@ -31,6 +31,26 @@ public sealed unsafe class BpfProgram
     public string Name { get; }
     public BpfFdHandle Fd { get; }
 
+    /// <summary>
+    /// Runs a syscall program once through BPF_PROG_TEST_RUN with <paramref name="context"/>
+    /// as its argument; the kernel copies what the program wrote there back.
+    /// </summary>
+    public int Run<TContext>(ref TContext context) where TContext : unmanaged
+    {
+        fixed (TContext* ctx = &context)
+        {
+            var opts = new BpfTestRunOpts
+            {
+                Size = (nuint)sizeof(BpfTestRunOpts),
+                ContextIn = ctx,
+                ContextSizeIn = (uint)sizeof(TContext),
+            };
+            GC.KeepAlive(owner);
+            BpfException.Check(LibBpf.ProgTestRunOpts(Fd.Fd, &opts), $"BPF_PROG_RUN of {Name}");
+            return (int)opts.ReturnValue;
+        }
+    }
+
     /// <summary>Runs an XDP program on one packet through BPF_PROG_TEST_RUN.</summary>
     /// <param name="ingressIfindex">The interface the packet pretends to arrive on (0: loopback).</param>
     public TestRunResult TestRun(ReadOnlySpan<byte> packet, int repeat = 1, uint ingressIfindex = 0)

@@ -76,6 +76,20 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
         }
     }
 
+    /// <summary>Writes every CPU's value of one index (as many values as <see cref="Lookup"/> returns).</summary>
+    public void Update(uint index, ReadOnlySpan<TValue> perCpu)
+    {
+        if (perCpu.Length != cpus)
+            throw new ArgumentException($"map {Name} holds {cpus} values per index, not {perCpu.Length}", nameof(perCpu));
+        byte[] buffer = new byte[stride * cpus];
+        fixed (byte* b = buffer)
+        {
+            for (int cpu = 0; cpu < cpus; cpu++)
+                Unsafe.Write(b + cpu * stride, perCpu[cpu]);
+            BpfException.Check(LibBpf.MapUpdateElem(Fd.Fd, &index, b, 0), $"writing index {index} of map {Name}");
+        }
+    }
+
     public void Clear(uint index)
     {
         byte[] buffer = new byte[stride * cpus];

@@ -43,7 +43,6 @@ public sealed partial class XdpDataplane
     {
         applied.Clear();
         appliedServices.Clear();
-        persistence.Clear();
         foreach (var a in state.Services)
         {
             var service = a.Service.ToService();
@@ -51,8 +50,7 @@ public sealed partial class XdpDataplane
             var lastWeights = listOrder.Select((b, i) => (b, i)).ToDictionary(x => (x.b.Address, x.b.Port), x => a.LastWeights[x.i]);
             applied[service.Key!] = new AppliedService(a.Id, a.Generation, a.SlotCounts.ToArray(), service, listOrder, lastWeights, HadTables: true);
             appliedServices[service.Key!] = service;
-            if (service.Persistence > 0)
-                persistence[a.Id] = service.Persistence;
+            program.AffinityTimeouts.Update(a.Id, service.Persistence);
         }
         backendIds.Restore(state.BackendIds.Select(b => (
             new ServiceKey(IPAddress.Parse(b.ServiceAddress), b.ServicePort, Names.TryParse<Protocol>(b.ServiceProtocol, out var p) ? p : Protocol.Tcp),

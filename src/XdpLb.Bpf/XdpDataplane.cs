@@ -22,7 +22,6 @@ public sealed partial class XdpDataplane : IDataplane
     private readonly BackendIdAllocator backendIds;
     private readonly Queue<uint> releasedServiceIds = new();
     // Affinity timeout (seconds) of each persistent service, by service id.
-    private readonly Dictionary<uint, uint> persistence = new();
     private uint nextServiceId;
 
     // SlotCounts[g]: how many slots generation g holds in the map now. ListOrder: the
@@ -36,10 +35,10 @@ public sealed partial class XdpDataplane : IDataplane
     {
         this.program = program;
         backendIds = new BackendIdAllocator(program.BackendConns.MaxEntries);
-        Collector = new ConnectionCollector(program, serviceId => persistence.GetValueOrDefault(serviceId));
+        Sweeper = new ConnectionSweeper(program);
     }
 
-    public ConnectionCollector Collector { get; }
+    public ConnectionSweeper Sweeper { get; }
 
     /// <summary>Called when a backend id passes to another backend: counters kept elsewhere by id (the socket hooks') start over.</summary>
     public Action<uint>? BackendIdReused { get; set; }
@@ -49,7 +48,7 @@ public sealed partial class XdpDataplane : IDataplane
     /// <summary>Brings the maps to the config (only what differs is written).</summary>
     public SyncResult Apply(LbConfig config) => new Reconciler(this).Sync(config, full: false);
 
-    public void SetTimeouts(Timeouts timeouts) => Collector.Timeouts = timeouts;
+    public void SetTimeouts(Timeouts timeouts) => Sweeper.Timeouts = timeouts;
 
     // Connections keep the port they were given; a new range applies to new connections.
     public void SetMasquerade(MasqSettings masq) =>
@@ -129,13 +128,11 @@ public sealed partial class XdpDataplane : IDataplane
             RrCounter = previous is null ? 0 : RoundRobin.TicketAfter(previous.ListOrder, state.RrCounter, steps),
             WrrPosition = WrrPositionAfter(previous?.ListOrder ?? [], state.WrrPosition, steps),
         });
+        // Before the service: templates are judged by it from the first connection on.
+        program.AffinityTimeouts.Update(id, service.Persistence);
         program.Services.Update(ToKey(key), ExpectedServiceValue(next, slots.Count));
         applied[key] = next;
         appliedServices[key] = service;
-        if (service.Persistence > 0)
-            persistence[id] = service.Persistence;
-        else
-            persistence.Remove(id);
         if (previous is not null)
         {
             RemoveSourceRanges(id, previous.Service.SourceRanges, service.SourceRanges);
@@ -156,7 +153,7 @@ public sealed partial class XdpDataplane : IDataplane
         RemoveSourceRanges(previous.Id, previous.Service.SourceRanges, []);
         applied.Remove(key);
         appliedServices.Remove(key);
-        persistence.Remove(previous.Id);
+        program.AffinityTimeouts.Update(previous.Id, 0);
         ReleaseRemovedBackends(key, previous.Service, previous.Service with { Backends = [] });
         releasedServiceIds.Enqueue(previous.Id);
     }
@@ -228,7 +225,7 @@ public sealed partial class XdpDataplane : IDataplane
                 gone.Add((b, id));
         foreach (var (_, id) in gone)
             program.BackendStatus[id] = new BackendStatus { Epoch = program.BackendStatus[id].Epoch };
-        Collector.ExpireBackends(gone.Select(g => g.Id).ToHashSet());
+        Sweeper.ExpireBackends(gone.Select(g => g.Id).ToHashSet());
         foreach (var (b, _) in gone)
             backendIds.Release(key, b.Address, b.Port);
     }

@@ -55,7 +55,7 @@ public static class XdpStatusReader
                 if (flow.Direction != FlowDirection.Request)
                     continue;
                 var family = key.Family == 2 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
-                var timeout = dataplane.Collector.TimeoutOf(key.Proto, flow.State);
+                var timeout = dataplane.Sweeper.TimeoutOf(key.Proto, flow.State);
                 var idle = TimeSpan.FromTicks((long)((now - Math.Min(now, flow.LastSeenNs)) / 100));
                 var left = timeout > idle ? timeout - idle : TimeSpan.Zero;
                 result.Add(new ConnectionEntry(

@@ -46,10 +46,10 @@ public sealed class AffinityTests
         using var dp = new DataPathHarness(DataPathHarness.Config(Persistent(10)));
         Connect(dp, ClientA, 50000);                       // b3, SYN_RECV (60 s)
 
-        dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(30));
+        dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(30));
         Assert.Single(dp.Program.Affinity.Keys());         // idle past 10 s, but it controls a live connection
 
-        dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(61));
+        dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(61));
         Assert.Empty(dp.Program.Conntrack.Keys());
         Assert.Empty(dp.Program.Affinity.Keys());          // the connection went, and the template with it
         Assert.Equal(B[1], Connect(dp, ClientA, 50001));   // scheduled anew

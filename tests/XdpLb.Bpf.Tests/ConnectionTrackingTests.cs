@@ -82,10 +82,10 @@ public sealed class ConnectionTrackingTests
         Assert.Equal(3u, B.Select(b => Conns(dp, b).Active).Aggregate(0u, (a, c) => a + c));
         Assert.Equal(3u, B.Select(b => Conns(dp, b).Inactive).Aggregate(0u, (a, c) => a + c));
 
-        Assert.Equal(0, dp.Dataplane.Collector.CollectExpired());                    // nothing idle yet
-        Assert.Equal(3, dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(61)));   // SYN_RECV: 60 s
+        Assert.Equal(0, dp.Dataplane.Sweeper.CollectExpired());                    // nothing idle yet
+        Assert.Equal(3, dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(61)));   // SYN_RECV: 60 s
         Assert.Equal(0u, B.Select(b => Conns(dp, b).Inactive).Aggregate(0u, (a, c) => a + c));
-        Assert.Equal(3, dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(901)));  // ESTABLISHED: 900 s
+        Assert.Equal(3, dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(901)));  // ESTABLISHED: 900 s
 
         Assert.All(B, b => Assert.Equal(default, Conns(dp, b)));
         Assert.Empty(dp.Program.Conntrack.Keys());
@@ -100,8 +100,8 @@ public sealed class ConnectionTrackingTests
             dp.Run(new PacketBuilder { Source = new IPAddress(new byte[] { 10, 7, (byte)(i >> 8), (byte)i }), Destination = DataPathHarness.Vip, Protocol = PacketBuilder.Udp, DestPort = 80 }.Build());
         Assert.Equal(20_000, dp.Program.Conntrack.Count());
 
-        Assert.Equal(0, dp.Dataplane.Collector.CollectExpired());
-        Assert.Equal(10_000, dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(301)));
+        Assert.Equal(0, dp.Dataplane.Sweeper.CollectExpired());
+        Assert.Equal(10_000, dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(301)));
 
         Assert.Equal(0, dp.Program.Conntrack.Count());
         Assert.All(B, b => Assert.Equal(default, dp.Program.BackendConns[dp.Dataplane.BackendId(new ServiceKey(DataPathHarness.Vip, 80, Protocol.Udp), new Backend(b, 8080))]));
@@ -114,8 +114,8 @@ public sealed class ConnectionTrackingTests
         using var dp = new DataPathHarness(config);
         dp.Run(new PacketBuilder { Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, Protocol = PacketBuilder.Udp, DestPort = 80 }.Build());
 
-        Assert.Equal(0, dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(4)));
-        Assert.Equal(1, dp.Dataplane.Collector.CollectExpired(TimeSpan.FromSeconds(6)));
+        Assert.Equal(0, dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(4)));
+        Assert.Equal(1, dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(6)));
         Assert.Empty(dp.Program.Conntrack.Keys());
     }
 

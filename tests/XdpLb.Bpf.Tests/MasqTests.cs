@@ -63,7 +63,10 @@ public sealed class MasqTests : IDisposable
         Assert.Equal((client, (ushort)33333), (back.Destination, back.DestPort));
         Assert.True(back.IpChecksumValid && back.L4ChecksumValid, "checksums of the answer");
         Assert.Equal(1UL, dp.Counter(Counter.NatReply));
-        Assert.All(dp.Program.Conntrack.Entries(), e => Assert.Equal(FlowFlags.Masq, e.Value.Flags));
+        Assert.All(dp.Program.Conntrack.Entries(), e => Assert.True(e.Value.Flags.HasFlag(FlowFlags.Masq), $"{e.Value.Flags}"));
+        // A UDP flow is assured by its first answer; TCP only at ESTABLISHED (a SYN-ACK is no proof).
+        var opened = dp.Program.Conntrack.Entries().Single(e => e.Value.Direction == FlowDirection.Request).Value;
+        Assert.Equal(proto == PacketBuilder.Udp, opened.Flags.HasFlag(FlowFlags.Assured));
     }
 
     [Theory]
@@ -217,7 +220,7 @@ public sealed class MasqTests : IDisposable
         Assert.Equal(XdpAction.Drop, node.TestRun(dp.Program.Ingress, second).Action);
 
         // The control plane's expiry finds the reply entry through the masq address and port.
-        int expired = dp.Dataplane.Collector.ExpireBackends(new HashSet<uint> { dp.Dataplane.BackendId(service.Key!, service.Backends[0]) });
+        int expired = dp.Dataplane.Sweeper.ExpireBackends(new HashSet<uint> { dp.Dataplane.BackendId(service.Key!, service.Backends[0]) });
 
         Assert.Equal(1, expired);
         Assert.Equal(0, dp.Program.Conntrack.Count());

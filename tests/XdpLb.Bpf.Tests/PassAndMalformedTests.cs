@@ -112,23 +112,6 @@ public sealed class PassAndMalformedTests
         Assert.Equal(1UL, dp.Counter(Counter.Malformed));
     }
 
-    [Fact]
-    public void FullConnectionTableRefusesNewFlowsAndKeepsEstablishedOnes()
-    {
-        var config = DataPathHarness.Config(DataPathHarness.WebService()) with { Limits = new Limits(Services: 4, Backends: 8, Connections: 2) };
-        using var dp = new DataPathHarness(config);
-        var first = dp.RunParsed(Syn with { SourcePort = 1001 }).Packet.Destination;
-        dp.RunParsed(Syn with { SourcePort = 1002 });
-
-        var refused = dp.Run((Syn with { SourcePort = 1003 }).Build());
-        var established = dp.RunParsed(Syn with { SourcePort = 1001, Flags = TcpFlags.Ack }).Packet;
-
-        Assert.Equal(XdpAction.Drop, refused.Action);
-        Assert.Equal(1UL, dp.Counter(Counter.DropConntrackFull));
-        Assert.Equal(first, established.Destination);
-        Assert.Equal(4, dp.Program.Conntrack.Keys().Count);
-    }
-
     private static byte[] ArpRequest()
     {
         var frame = new byte[42];

@@ -21,8 +21,13 @@ public struct AffinityValue
 {
     public BackendValue Backend;
     public uint ServiceId;
-    public uint Reserved;
+    /// <summary>Live connections of the XDP path that follow it: it does not expire while any do.</summary>
+    public uint Controls;
     public ulong LastUsedNs;
+    /// <summary>Names it in the sweep index.</summary>
+    public uint Tag;
+    /// <summary>Its slot there + 1; 0: none.</summary>
+    public uint IndexSlot;
 }
 
 /// <summary>struct backend_status: the service a backend id belongs to now, and its weight + 1 (0: none).</summary>

@@ -41,6 +41,10 @@ public struct FlowValue
     public ushort MasqPort;
     /// <summary>The 802.1Q TCI of the client's frames; 0: untagged.</summary>
     public ushort VlanTci;
+    /// <summary>Request entry: names the connection in the sweep index and the reclaim ring.</summary>
+    public uint Tag;
+    /// <summary>Request entry: its slot in the sweep index + 1; 0: none.</summary>
+    public uint IndexSlot;
 }
 
 /// <summary>FLOW_F_* of bpf/lib/flow.h.</summary>
@@ -53,6 +57,10 @@ public enum FlowFlags : byte
     Tunnel = 0x02,
     /// <summary>Both endpoints rewritten: the source to MasqAddr/MasqPort.</summary>
     Masq = 0x04,
+    /// <summary>Request entry: TCP reached ESTABLISHED, or a reply was seen; never reclaimed.</summary>
+    Assured = 0x08,
+    /// <summary>Request entry: counted in its affinity template's Controls.</summary>
+    Affinity = 0x10,
 }
 
 /// <summary>enum tcp_state of bpf/lib/tcp_state.h: IPVS's IP_VS_TCP_S_* numbering.</summary>
