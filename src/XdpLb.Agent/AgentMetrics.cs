@@ -49,6 +49,10 @@ internal sealed class AgentMetrics
         var active = factory.CreateGauge("xdplb_backend_active_connections", "IPVS ActiveConn: connections in ESTABLISHED.", "service", "backend");
         var inactive = factory.CreateGauge("xdplb_backend_inactive_connections", "IPVS InActConn: other TCP states and UDP.", "service", "backend");
         var outcomes = factory.CreateCounter("xdplb_datapath_packets_total", "Packets by what the data path did with them (drops by reason among them).", "outcome");
+        var conntrackEvents = factory.CreateCounter("xdplb_conntrack_events_total",
+            "Connections by what happened to them: opened, assured, expired (idle, reused, backend removed), reclaimed (tcp_half_open, udp_unanswered) or refused.", "event");
+        var connections = factory.CreateGauge("xdplb_conntrack_connections", "Connections in the table (opened less ended, kept by the data path).");
+        var connectionLimit = factory.CreateGauge("xdplb_conntrack_connections_limit", "limits.connections: the connections the table is sized for.");
         var entries = factory.CreateGauge("xdplb_map_entries", "Entries in a map.", "map");
         var capacity = factory.CreateGauge("xdplb_map_capacity", "The map's max_entries.", "map");
 
@@ -78,7 +82,12 @@ internal sealed class AgentMetrics
                 Set(outcomes.WithLabels(Bpf.Btf.BtfNames.SnakeCase(counter.ToString())), value);
             entries.WithLabels("services").Set(program.Services.Count());
             capacity.WithLabels("services").Set(program.Services.MaxEntries);
-            entries.WithLabels("conntrack").Set(program.Conntrack.Count());
+            // The connection table is never walked here: its events say how full it is.
+            var events = program.ReadConntrackEvents();
+            foreach (var (e, value) in events)
+                Set(conntrackEvents.WithLabels(Bpf.Btf.BtfNames.SnakeCase(e.ToString())), value);
+            connections.Set(program.LiveConnections());
+            connectionLimit.Set(program.Conntrack.MaxEntries / 2);
             capacity.WithLabels("conntrack").Set(program.Conntrack.MaxEntries);
             entries.WithLabels("backend_slots").Set(program.BackendSlots.Count());
             capacity.WithLabels("backend_slots").Set(program.BackendSlots.MaxEntries);

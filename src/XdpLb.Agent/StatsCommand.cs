@@ -73,6 +73,14 @@ internal static class StatsCommand
         sb.Append("drops by reason:\n");
         foreach (var (name, value) in r.Counters.Where(c => c.Key.StartsWith("drop_", StringComparison.Ordinal) || c.Key == "malformed").OrderBy(c => c.Key))
             sb.Append(CultureInfo.InvariantCulture, $"  {name,-24} {value,12}\n");
+        // In event order (opened, assured, expired, reclaimed, refused), as the data path counts them.
+        var conntrack = r.Counters.Where(c => c.Key.StartsWith("conntrack_", StringComparison.Ordinal)).ToList();
+        if (conntrack.Count > 0)
+        {
+            sb.Append("connection table:\n");
+            foreach (var (name, value) in conntrack)
+                sb.Append(CultureInfo.InvariantCulture, $"  {name,-38} {value,12}\n");
+        }
         var sock = r.Counters.Where(c => c.Key.StartsWith("sock_", StringComparison.Ordinal)).OrderBy(c => c.Key).ToList();
         if (sock.Count > 0)
         {

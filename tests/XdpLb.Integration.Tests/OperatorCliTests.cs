@@ -75,6 +75,11 @@ public sealed class OperatorCliTests : IDisposable
         Assert.Equal("1", b1.GetProperty("stats").GetProperty("conns").GetString());
         Assert.True(ulong.Parse(b1.GetProperty("stats").GetProperty("inPackets").GetString()!) >= 5);
         Assert.Equal("1", json.GetProperty("counters").GetProperty("new_flow").GetString());
+        Assert.Equal("1", json.GetProperty("counters").GetProperty("conntrack_opened").GetString());
+        Assert.Equal("1", json.GetProperty("counters").GetProperty("conntrack_assured").GetString());
+        Assert.Matches(@"connection table:\n  conntrack_opened +1\n  conntrack_assured +1\n", text.Stdout);
+        Assert.Contains("conntrack_reclaimed_tcp_half_open", text.Stdout);
+        Assert.Contains("conntrack_refused_full", text.Stdout);
         Assert.Equal("xdp", json.GetProperty("dataplane").GetString());
         Assert.EndsWith("dataplane: xdp\n", text.Stdout);
         Assert.Equal(2, missing.ExitCode);
@@ -95,6 +100,11 @@ public sealed class OperatorCliTests : IDisposable
         Assert.Contains("xdplb_backend_connections_total{service=\"10.96.0.10:80/tcp\",backend=\"10.0.11.2:8080\"} 1", metrics);
         Assert.Contains("xdplb_datapath_packets_total{outcome=\"new_flow\"} 1", metrics);
         Assert.Contains("xdplb_map_capacity{map=\"conntrack\"} 8192", metrics);
+        Assert.Contains("xdplb_conntrack_connections 1", metrics);
+        Assert.Contains("xdplb_conntrack_connections_limit 4096", metrics);
+        Assert.Contains("xdplb_conntrack_events_total{event=\"opened\"} 1", metrics);
+        Assert.Contains("xdplb_conntrack_events_total{event=\"reclaimed_tcp_half_open\"} 0", metrics);
+        Assert.DoesNotContain("xdplb_map_entries{map=\"conntrack\"}", metrics); // never walked on a scrape
         Assert.Contains("xdplb_sync_duration_seconds_count{kind=\"full\"} 1", metrics);
         Assert.Equal("200", healthz.Stdout);
         Assert.Equal("200", readyz.Stdout);
