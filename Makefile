@@ -24,8 +24,9 @@ agent: bpf
 	$(DOTNET) publish src/XdpLb.Agent -c $(CONFIGURATION) -o bin -p:PublishSingleFile=true --self-contained false -v quiet -nologo
 
 # A UDP server/client for the netns tests and the demo; a tagged-frame UDP client; a client
-# that prints what getpeername/recvfrom show (the socket hooks' tests).
-tools: ensure-setup tests/netns/build/udp_echo tests/netns/build/vlan_udp tests/netns/build/sock_probe
+# that prints what getpeername/recvfrom show (the socket hooks' tests); a spoofed-source
+# SYN/UDP flood (the connection table's flood tests and bench).
+tools: ensure-setup tests/netns/build/udp_echo tests/netns/build/vlan_udp tests/netns/build/sock_probe tests/netns/build/flood
 
 tests/netns/build/%: tests/netns/%.c tests/netns/socket_address.h
 	mkdir -p $(@D)
