@@ -34,12 +34,16 @@ public sealed class AgentProcess : IDisposable
     public static AgentProcess Start(string netns, params string[] args) => StartWrapped(netns, [], args);
 
     /// <summary>As Start, the agent run by a wrapper command (e.g. capsh dropping capabilities, ending in "-c").</summary>
-    public static AgentProcess StartWrapped(string netns, string[] wrapper, params string[] args)
+    public static AgentProcess StartWrapped(string netns, string[] wrapper, params string[] args) =>
+        StartBinary(Repo.Agent, netns, wrapper, args);
+
+    /// <summary>As StartWrapped, with another build of the agent (an upgrade's previous version).</summary>
+    public static AgentProcess StartBinary(string binary, string netns, string[] wrapper, params string[] args)
     {
         var psi = new ProcessStartInfo("ip") { RedirectStandardError = true, RedirectStandardOutput = true };
         string[] command = wrapper.Length == 0
-            ? [Repo.Agent, .. args]
-            : [.. wrapper, string.Join(' ', new[] { Repo.Agent }.Concat(args))];
+            ? [binary, .. args]
+            : [.. wrapper, string.Join(' ', new[] { binary }.Concat(args))];
         foreach (var a in new[] { "netns", "exec", netns }.Concat(command))
             psi.ArgumentList.Add(a);
         var agent = new AgentProcess(Process.Start(psi)!);

@@ -69,6 +69,47 @@ public sealed class RestartTests : IDisposable
     }
 
     [Fact]
+    public void AnUpgradeFromThePreviousTableLayoutKeepsTheTcpStreamAndUdpExchange()
+    {
+        var content = RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        for (int b = 1; b <= 3; b++)
+            File.WriteAllBytes(Path.Combine(topology.WwwDir(b), "big.bin"), content);
+        File.WriteAllText(configFile, Config);
+        AgentProcess? agent = AgentProcess.StartBinary(PreviousAgent.Binary, topology.Lb, [], topology.AgentArgs(configFile));
+        string output = Path.Combine(topology.Home.Root, "download.bin");
+        try
+        {
+            using var download = StartInClient("curl", "-sS", "--max-time", "60", "--limit-rate", "512k", "-o", output, "http://10.96.0.10/big.bin");
+            using var pings = StartInClient(NetnsTopology.UdpEcho, "ping", "10.96.0.10", "9000", "80", "100");
+            Thread.Sleep(1500);
+
+            Tmds.Linux.LibC.kill(agent.Pid, Tmds.Linux.LibC.SIGKILL);   // the old pod goes
+            agent.Dispose();
+            agent = null;
+            agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
+
+            Assert.True(download.WaitForExit(TimeSpan.FromSeconds(60)), "the download did not finish");
+            Assert.True(pings.WaitForExit(TimeSpan.FromSeconds(30)), "the UDP exchange did not finish");
+            Assert.True(download.ExitCode == 0, $"curl exited {download.ExitCode} (a reset?): {download.StandardError.ReadToEnd()}");
+            Assert.Equal(SHA256.HashData(content), SHA256.HashData(File.ReadAllBytes(output)));
+            string pingReport = pings.StandardOutput.ReadToEnd();
+            Assert.Contains("answered 80 of 80", pingReport);
+            Assert.Single(pingReport.Split('\n'), l => l.StartsWith("from ", StringComparison.Ordinal));
+            Assert.Matches("msg=\"upgrading the connection table of the previous layout\" connections=[2-9]", agent.Log);
+            Assert.Contains("connection table upgraded", agent.Log);
+            Assert.False(Directory.Exists(Path.Combine(topology.Home.PinDir, "maps", "previous-layout")), "the old table is unpinned");
+
+            // The new agent continues rr where the old one was: web's first pick was b3, so b2 is next.
+            var next = topology.Exec(topology.Client, "curl", "-sS", "--max-time", "5", "http://10.96.0.10/");
+            Assert.Equal("b2", next.Stdout.Trim());
+        }
+        finally
+        {
+            agent?.Dispose();
+        }
+    }
+
+    [Fact]
     public void WithoutItsStateTheNextAgentRewritesTheServicesAndServes()
     {
         File.WriteAllText(configFile, Config);
