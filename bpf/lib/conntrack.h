@@ -61,6 +61,22 @@ static __always_inline void conn_assure(struct flow *owner)
 	count_ct(CT_ASSURED);
 }
 
+/* What a TCP state change moves: the counts, assurance, and when the sweeper looks again.
+ * Global: verified once, apart from the data path's many paths. */
+__noinline int conn_state_moved(struct flow *owner, __u32 old, __u32 next)
+{
+	if (!owner)
+		return 0;
+	backend_conns_transition(owner->backend_id, old, next);
+	if (next == TCP_S_ESTABLISHED)
+		conn_assure(owner);
+	/* The sweeper must not wait for the old state's (maybe longer) timeout. A second early
+	 * is only a lookup too many. */
+	index_due(owner->index_slot, owner->tag,
+		  now_seconds() + (__u32)(conn_timeout_ns(conntrack_config_get(), IPPROTO_TCP, next) / NS_PER_S) - 1);
+	return 0;
+}
+
 /* Moves the TCP state for this packet; only the CPU whose cmpxchg wins moves the counts. */
 static __always_inline void conn_track(const struct packet *pkt, struct flow *owner, int reply)
 {
@@ -71,15 +87,8 @@ static __always_inline void conn_track(const struct packet *pkt, struct flow *ow
 	old = owner->state;
 	next = tcp_next_state(old, reply ? TCP_TABLE_OUTPUT
 			       : owner->flags & FLOW_F_DIRECT ? TCP_TABLE_INPUT_ONLY : TCP_TABLE_INPUT, pkt->tcp);
-	if (next != old && __sync_val_compare_and_swap(&owner->state, old, next) == old) {
-		backend_conns_transition(owner->backend_id, old, next);
-		if (next == TCP_S_ESTABLISHED)
-			conn_assure(owner);
-		/* The sweeper must not wait for the old state's (maybe longer) timeout. A second
-		 * early is only a lookup too many. */
-		index_due(owner->index_slot, owner->tag,
-			  now_seconds() + (__u32)(conn_timeout_ns(conntrack_config_get(), IPPROTO_TCP, next) / NS_PER_S) - 1);
-	}
+	if (next != old && __sync_val_compare_and_swap(&owner->state, old, next) == old)
+		conn_state_moved(owner, old, next);
 }
 
 /* Counts a connection that was just created: every new connection starts inactive. */
@@ -169,38 +178,25 @@ static __always_inline void reclaim_record(__u32 tag, __u32 index_slot)
 	__sync_lock_test_and_set(&slot->tag, tag);
 }
 
-/* Reclaims the connection a ring slot names, if it is still that connection and still
- * unassured. Global, with its own copy of the key: the index slot may be rewritten meanwhile. */
-__noinline int conn_reclaim_slot(const struct reclaim_slot *ring, __u32 tag)
-{
-	struct index_window *win;
-	struct flow_key key;
-	struct flow *f;
-	__u32 way;
-
-	if (!ring || READ_ONCE(ring->tag) != tag)
-		return 0;
-	win = index_window_of(ring->index_slot);
-	way = bounded(ring->index_slot - 1, INDEX_WAYS - 1);
-	if (!win || __sync_fetch_and_add(&win->tag[way], 0) != tag || win->kind[way] != INDEX_CONNECTION)
-		return 0;
-	key = win->key[way];
-	f = bpf_map_lookup_elem(&conntrack, &key);
-	if (!f || f->direction != FLOW_REQUEST || f->tag != tag || (READ_ONCE(f->flags) & FLOW_F_ASSURED))
-		return 0;
-	return conn_remove(&key, f, key.proto == IPPROTO_TCP ? CT_RECLAIMED_TCP_HALF_OPEN : CT_RECLAIMED_UDP_UNANSWERED);
-}
-
 struct reclaim_walk {
 	int freed;
 };
 
+/* One ring slot from the tail: reclaims the connection it names if it is still that
+ * connection and still unassured (the index slot may be rewritten meanwhile: the key is
+ * copied, and trusted only if the entry found by it carries the tag). Everything is inline
+ * here: kernels before 6.2 round each frame of a call chain up to 32 bytes, and the data
+ * path's chain must stay within BPF's 512. */
 static long reclaim_step(__u32 i, struct reclaim_walk *w)
 {
 	struct conntrack_tags *tags = conntrack_tags_get();
 	struct conntrack_config *cfg = conntrack_config_get();
+	struct reclaim_slot *ring;
+	struct index_window *win;
+	struct flow_key key;
+	struct flow *f;
 	__u64 next, tail, size;
-	__u32 position;
+	__u32 position, tag, way;
 
 	if (!tags || !cfg || !cfg->ring_mask)
 		return 1;
@@ -217,7 +213,19 @@ static long reclaim_step(__u32 i, struct reclaim_walk *w)
 	if (__sync_val_compare_and_swap(&tags->reclaimed, tail, tail + 1) != tail)
 		return 0; /* another CPU took this one */
 	position = (__u32)tail & cfg->ring_mask;
-	if (conn_reclaim_slot(bpf_map_lookup_elem(&conntrack_reclaim_ring, &position), (__u32)tail + 1)) {
+	tag = (__u32)tail + 1;
+	ring = bpf_map_lookup_elem(&conntrack_reclaim_ring, &position);
+	if (!ring || READ_ONCE(ring->tag) != tag)
+		return 0;
+	win = index_window_of(ring->index_slot);
+	way = bounded(ring->index_slot - 1, INDEX_WAYS - 1);
+	if (!win || __sync_fetch_and_add(&win->tag[way], 0) != tag || win->kind[way] != INDEX_CONNECTION)
+		return 0;
+	key = win->key[way];
+	f = bpf_map_lookup_elem(&conntrack, &key);
+	if (!f || f->direction != FLOW_REQUEST || f->tag != tag || (READ_ONCE(f->flags) & FLOW_F_ASSURED))
+		return 0;
+	if (conn_remove(&key, f, key.proto == IPPROTO_TCP ? CT_RECLAIMED_TCP_HALF_OPEN : CT_RECLAIMED_UDP_UNANSWERED)) {
 		w->freed = 1;
 		return 1;
 	}
@@ -292,12 +300,18 @@ static __always_inline struct flow *flow_create(const struct flow_key *req, cons
 }
 
 /* Makes a connection just created findable: an index slot (without one nothing would ever
- * expire it, so it is ended instead: 0) and its place in the reclaim ring. */
-static __always_inline int conn_publish(const struct flow_key *req, struct flow *f, __u64 now)
+ * expire it, so it is ended instead: 0) and its place in the reclaim ring. Global: verified
+ * once, apart from the data path's many paths. */
+__noinline int conn_publish(const struct flow_key *req, struct flow *f, __u64 now)
 {
 	struct conntrack_config *cfg = conntrack_config_get();
-	__u64 timeout = conn_timeout_ns(cfg, req->proto, f->state);
-	__u32 slot = index_add(req, INDEX_CONNECTION, f->tag, (__u32)((now + timeout) / NS_PER_S));
+	__u64 timeout;
+	__u32 slot;
+
+	if (!req || !f)
+		return 0;
+	timeout = conn_timeout_ns(cfg, req->proto, f->state);
+	slot = index_add(req, INDEX_CONNECTION, f->tag, (__u32)((now + timeout) / NS_PER_S));
 
 	if (!slot)
 		return 0;

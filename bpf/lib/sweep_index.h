@@ -44,8 +44,10 @@ static __always_inline struct index_window *index_window_of(__u32 slot)
 }
 
 /* Claims a slot for an entry and publishes it. Returns the slot + 1, or 0 when every window
- * probed was full. Global: verified once. */
-__noinline int index_add(const struct flow_key *key, __u32 kind, __u32 tag, __u32 due_s)
+ * probed was full. Inline in the (global) functions that call it: a call of its own would
+ * be one frame too many for the data path's chain on kernels before 6.2, which round each
+ * frame up to 32 bytes within BPF's 512. */
+static __always_inline int index_add(const struct flow_key *key, __u32 kind, __u32 tag, __u32 due_s)
 {
 	struct conntrack_config *cfg = conntrack_config_get();
 	struct index_window *win;
