@@ -7,7 +7,7 @@ namespace XdpLb.Bench;
 // bench's addresses: service i at 10.100.(i>>8).(i&255):80, backend b of it at
 // 10.(200+b).(i>>8).(i&255):8080), written into DIR:
 //  - xdplb.yaml: the agent's config; limits.connections CONNECTIONS (the new-flow runs add
-//    one connection per packet and the table never evicts: it must hold them all);
+//    one unanswered connection per packet: once the table is full, each reclaims the oldest);
 //  - iptables.rules: kube-proxy's iptables-mode nat table (ControlPlaneBench.KubeProxyRules);
 //  - nft.rules: kube-proxy's nftables-mode shape: a verdict map from (daddr . proto . dport)
 //    to a chain per service, which picks an endpoint with numgen random mod N. kube-proxy

@@ -53,5 +53,7 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
         var fields = program.ReadCounters().Where(c => c.Value > 0)
             .Select(c => (Bpf.Btf.BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
         Log.Info("data path counters", fields);
+        Log.Info("connection table events", program.ReadConntrackEvents()
+            .Select(e => (Bpf.Btf.BtfNames.SnakeCase(e.Key.ToString()), (object?)e.Value)).ToArray());
     }
 }
