@@ -67,6 +67,15 @@ struct {
 	__type(value, struct index_window);
 } conntrack_index SEC(".maps");
 
+/* Each CPU's window for its next claim + 1 (0: none yet): claims fill a window before moving
+ * on, so that a new connection finds its slot in a cache line the last one brought in. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} conntrack_index_cursor SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1024);

@@ -13,9 +13,10 @@
 #include "flow.h"
 #include "conntrack_maps.h"
 
-/* Random windows probed for a free slot. At most half the slots are taken (two per
- * connection), so a window of 8 is full with probability 1/256 and four are 1 in 4 billion. */
-#define INDEX_TRIES 4
+/* Windows probed for a free slot: four from the CPU's cursor on, then four at random. At most
+ * half the slots are taken (two per connection), so four random windows are all full with
+ * probability 2^-32. */
+#define INDEX_TRIES 8
 
 static __always_inline __u32 now_seconds(void)
 {
@@ -50,13 +51,19 @@ static __always_inline struct index_window *index_window_of(__u32 slot)
 static __always_inline int index_add(const struct flow_key *key, __u32 kind, __u32 tag, __u32 due_s)
 {
 	struct conntrack_config *cfg = conntrack_config_get();
+	__u32 zero = 0, *cursor = bpf_map_lookup_elem(&conntrack_index_cursor, &zero);
 	struct index_window *win;
-	__u32 window;
+	__u32 window, windows;
 
-	if (!key || !cfg || !cfg->index_windows || !tag)
+	if (!key || !cfg || !cfg->index_windows || !tag || !cursor)
 		return 0;
+	windows = cfg->index_windows;
+	/* A random start for each CPU, so that they do not fill the same windows. */
+	window = *cursor ? *cursor - 1 : bpf_get_prandom_u32() % windows;
+#pragma clang loop unroll(disable)
 	for (int t = 0; t < INDEX_TRIES; t++) {
-		window = bpf_get_prandom_u32() % cfg->index_windows;
+		if (t == INDEX_TRIES / 2)
+			window = bpf_get_prandom_u32() % windows; /* a crowded stretch: elsewhere */
 		win = bpf_map_lookup_elem(&conntrack_index, &window);
 		if (!win)
 			return 0;
@@ -69,8 +76,10 @@ static __always_inline int index_add(const struct flow_key *key, __u32 kind, __u
 			/* An exchange, not a store: it orders the key before the tag on every CPU,
 			 * so a sweeper that reads the tag reads this key. */
 			__sync_lock_test_and_set(&win->tag[way], tag);
+			*cursor = window + 1;
 			return window * INDEX_WAYS + way + 1;
 		}
+		window = window + 1 < windows ? window + 1 : 0;
 	}
 	return 0;
 }
