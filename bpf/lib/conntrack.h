@@ -120,7 +120,9 @@ static __always_inline int conn_remove(const struct flow_key *req, struct flow *
 	if (bpf_map_delete_elem(&conntrack, req))
 		return 0;
 	index_remove(slot, tag);
-	if (!(flags & FLOW_F_DIRECT))
+	/* Once more if a lock gave up (see conn_insert): a reply entry left behind is in no
+	 * index and would never go. */
+	if (!(flags & FLOW_F_DIRECT) && bpf_map_delete_elem(&conntrack, &other.rev) && bpf_map_lookup_elem(&conntrack, &other.rev))
 		bpf_map_delete_elem(&conntrack, &other.rev);
 	count_ct(why);
 	if (flags & FLOW_F_AFFINITY) {
@@ -242,11 +244,16 @@ __noinline int conn_reclaim(void)
 	return w.freed;
 }
 
-/* Inserts an entry that must not exist yet; a full table first reclaims a connection. */
+/* Inserts an entry; a full table first reclaims a connection. From 6.15 on, the hash's bucket
+ * and free-list locks may give up under contention (resilient spinlocks): the insert then
+ * fails, E2BIG among others, with room to spare, so a failure is tried once more as it is
+ * before it counts as a full table. */
 static __always_inline long conn_insert(const struct flow_key *key, const struct flow *value, __u64 flags)
 {
 	long err = bpf_map_update_elem(&conntrack, key, value, flags);
 
+	if (err && err != -17 /* EEXIST */)
+		err = bpf_map_update_elem(&conntrack, key, value, flags);
 	if (err == -7 /* E2BIG: full */ && conn_reclaim())
 		err = bpf_map_update_elem(&conntrack, key, value, flags);
 	return err;

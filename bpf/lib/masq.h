@@ -72,6 +72,9 @@ static __always_inline int masq_claim_port(struct flow_key *rev, struct flow *re
 
 		rev->dport = port;
 		err = bpf_map_update_elem(&conntrack, rev, reply, BPF_NOEXIST);
+		/* A lock that gave up (conntrack.h, conn_insert): once more on the same port. */
+		if (err && err != -17)
+			err = bpf_map_update_elem(&conntrack, rev, reply, BPF_NOEXIST);
 		if (!err)
 			return port;
 		if (err != -17 /* EEXIST: the port is taken, try another */)
@@ -147,6 +150,8 @@ __noinline int masq_open(struct xdp_md *ctx, const struct flow_key *req, const s
 	entry->masq_port = (__u16)port;
 	entry->tag = index_tag();
 	err = bpf_map_update_elem(&conntrack, key, entry, BPF_NOEXIST);
+	if (err && err != -17)
+		err = bpf_map_update_elem(&conntrack, key, entry, BPF_NOEXIST);
 	if (err) {
 		bpf_map_delete_elem(&conntrack, rev);
 		return err == -17 /* EEXIST */ ? MASQ_RACED : MASQ_TABLE_FULL;
