@@ -59,6 +59,15 @@ public sealed class NetnsTopology : IDisposable
         return r.Stdout.Trim();
     }
 
+    /// <summary>Starts a command in the client's namespace and returns at once (its output redirected).</summary>
+    public System.Diagnostics.Process StartInClient(params string[] command)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "netns", "exec", Client }.Concat(command))
+            psi.ArgumentList.Add(a);
+        return System.Diagnostics.Process.Start(psi)!;
+    }
+
     /// <summary>Runs a command inside one of the topology's namespaces.</summary>
     public ShellResult Exec(string netns, params string[] command) =>
         Shell.Run("ip", new[] { "netns", "exec", netns }.Concat(command), TimeSpan.FromSeconds(120));
