@@ -48,10 +48,12 @@ public sealed class AgentProcess : IDisposable
             psi.ArgumentList.Add(a);
         var agent = new AgentProcess(Process.Start(psi)!);
         var exited = agent.process.WaitForExitAsync();
-        var first = Task.WaitAny([agent.ready.Task, exited], TimeSpan.FromSeconds(60));
+        // 120 s: in the VM layer (qemu without acceleration) verifying the XDP object, zeroing
+        // the default preallocated connection table (460 MB) and the first sync took up to 60.
+        var first = Task.WaitAny([agent.ready.Task, exited], TimeSpan.FromSeconds(120));
         if (first != 0)
         {
-            string why = first == 1 ? $"exited with {agent.process.ExitCode}" : "did not become ready in 60 s";
+            string why = first == 1 ? $"exited with {agent.process.ExitCode}" : "did not become ready in 120 s";
             agent.Dispose();
             throw new InvalidOperationException($"xdplb {why}:\n{agent.Log}");
         }
