@@ -1,5 +1,5 @@
 /* Attached to the far ends of test and demo veths: a frame redirected into a veth is only
- * delivered natively when the peer has an XDP program (environment.md, trap 1). */
+ * delivered natively when the peer has an XDP program (docs/environment.md §2.1). */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 

@@ -123,7 +123,7 @@ up() {
     for n in "$cl eth0" "$lb lbc" "$lb lb1" "$be eth0"; do
         set -- $n
         ip -n "$1" link set "$2" up
-        # Checksum offload off (environment.md trap 2); gen computes its checksums anyway.
+        # Checksum offload off (docs/environment.md §2.2); gen computes its checksums anyway.
         in_ns "$1" ethtool -K "$2" tx off >/dev/null
     done
     in_ns $lb sysctl -qw net.ipv4.ip_forward=1
@@ -133,7 +133,7 @@ up() {
     ip -n $lb route add 10.192.0.0/10 via 10.0.11.2
     ip -n $lb neigh replace 10.0.1.2 lladdr "$(mac_of $cl eth0)" dev lbc nud permanent
     ip -n $lb neigh replace 10.0.11.2 lladdr "$(mac_of $be eth0)" dev lb1 nud permanent
-    # The sink: also the XDP program a frame redirected into lb1 needs at its peer (trap 1).
+    # The sink: also the XDP program a frame redirected into lb1 needs at its peer (docs/environment.md §2.1).
     ip -n $be link set dev eth0 xdpdrv obj "$OUT/sink.bpf.o" sec xdp
     prog=$(ip -n $be -d link show dev eth0 | sed -n 's/.*prog\/xdp id \([0-9]*\).*/\1/p' | head -1)
     sink_map[$c]=$(bpftool prog show id "$prog" | sed -n 's/.*map_ids \([0-9]*\).*/\1/p')

@@ -1,4 +1,4 @@
-/* ClientIP affinity, as IPVS persistence templates (ipvs.md §3) with kube-proxy's
+/* ClientIP affinity, as IPVS persistence templates (docs/ipvs.md §5) with kube-proxy's
  * settings: the template is keyed by (protocol, client address, VIP, port) with client
  * port 0; a new connection follows a valid template, else the scheduler picks and the
  * template is (re)written. A template is valid while its backend is in the service with a

@@ -5,7 +5,7 @@
 
 #include "common.h"
 
-/* IPVS's activeconns / inactconns of a dest (ipvs.md §1.11). Mmapable so that the
+/* IPVS's activeconns / inactconns of a dest (docs/ipvs.md §4.2). Mmapable so that the
  * control plane can decrement atomically when it expires a connection. */
 struct backend_conns {
 	__u32 active;

@@ -1,4 +1,4 @@
-/* The hashes IPVS's sh, dh and mh schedulers use (ipvs.md §1.7-1.9), bit for bit. */
+/* The hashes IPVS's sh, dh and mh schedulers use (docs/ipvs.md §3), bit for bit. */
 #pragma once
 
 #include "common.h"

@@ -1,5 +1,5 @@
 /* Backend selection, one function per IPVS scheduler, each giving the kernel's choice
- * for the same input (ipvs.md §1). The control plane precomputes what the kernel
+ * for the same input (docs/ipvs.md §2). The control plane precomputes what the kernel
  * precomputes (sh/dh/mh tables, with the same code as the C# reference models) and keeps
  * slots in IPVS list order; per-packet work here is a bounded walk at most. */
 #pragma once

@@ -1,5 +1,5 @@
-/* IPVS's TCP connection states and transitions (ip_vs_proto_tcp.c, tcp_states[]; ipvs.md
- * §1.11), so that active/inactive counts and timeouts move exactly as in IPVS. */
+/* IPVS's TCP connection states and transitions (ip_vs_proto_tcp.c, tcp_states[]; docs/ipvs.md
+ * §4.2-§4.4), so that active/inactive counts and timeouts move exactly as in IPVS. */
 #pragma once
 
 #include <linux/tcp.h>

@@ -2,7 +2,7 @@ namespace XdpLb.Agent;
 
 public enum DataplaneChoice { Auto, Xdp, XdpGeneric, Ipvs }
 
-/// <summary>The flags of `xdplb run` (design.md, Conventions).</summary>
+/// <summary>The flags of `xdplb run` (README.md, "Running the agent").</summary>
 internal sealed record RunOptions(
     string? ConfigFile,
     IReadOnlyList<string> Interfaces,

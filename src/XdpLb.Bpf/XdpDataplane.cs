@@ -26,7 +26,7 @@ public sealed partial class XdpDataplane : IDataplane
 
     // SlotCounts[g]: how many slots generation g holds in the map now. ListOrder: the
     // service's dests in IPVS list order, which depends on the history of changes.
-    // LastWeights: each dest's last non-zero weight, which mh fills its table by (§1.9).
+    // LastWeights: each dest's last non-zero weight, which mh fills its table by (docs/ipvs.md §2.9).
     // HadTables: the service has used a scheduler with a table, so one may exist to delete.
     private sealed record AppliedService(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder,
         IReadOnlyDictionary<(IPAddress, ushort), ushort> LastWeights, bool HadTables);

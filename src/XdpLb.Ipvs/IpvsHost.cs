@@ -7,8 +7,8 @@ using XdpLb.Core.Model;
 namespace XdpLb.Ipvs;
 
 /// <summary>
-/// The node around IPVS, set up the way kube-proxy's IPVS mode does (ipvs.md §6.1, §6.2,
-/// §6.4): its sysctls; a dummy interface holding the VIPs (kube-ipvs0's role) so the node
+/// The node around IPVS, set up the way kube-proxy's IPVS mode does (docs/kube-proxy.md §1,
+/// §2.1, §5): its sysctls; a dummy interface holding the VIPs (kube-ipvs0's role) so the node
 /// accepts their traffic for IPVS; one nftables table of xdplb's own that marks masq
 /// services' traffic and masquerades it after IPVS, and drops sources outside a service's
 /// sourceRanges; and the deletion of stale UDP conntrack entries of removed backends.

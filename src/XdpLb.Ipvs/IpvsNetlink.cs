@@ -1,6 +1,6 @@
 namespace XdpLb.Ipvs;
 
-/// <summary>The IPVS generic netlink ids (uapi ip_vs.h; ../shared/reference/ipvs.md §4).</summary>
+/// <summary>The IPVS generic netlink ids (uapi ip_vs.h; docs/ipvs.md §6).</summary>
 internal static class IpvsNetlink
 {
     public const string FamilyName = "IPVS";

@@ -4,7 +4,7 @@ using XdpLb.Core.Model;
 
 namespace XdpLb.Bpf.Tests;
 
-/// <summary>Map capacities follow `limits:` and meet design.md's defaults.</summary>
+/// <summary>Map capacities follow `limits:` and meet the default `limits` (README.md, "Config file").</summary>
 public sealed class CapacityTests
 {
     [Fact]

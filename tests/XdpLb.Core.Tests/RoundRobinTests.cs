@@ -4,7 +4,7 @@ using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Core.Tests;
 
-/// <summary>The rr reference model against ipvs.md §1.1 and §1.12, and the data path's slots against the model.</summary>
+/// <summary>The rr reference model against docs/ipvs.md §2.1 and §8.2, and the data path's slots against the model.</summary>
 public sealed class RoundRobinTests
 {
     private static Backend B(int n, ushort weight = 1) => new(IPAddress.Parse($"10.200.1{n}.2"), 8080, weight);
@@ -15,7 +15,7 @@ public sealed class RoundRobinTests
     [Fact]
     public void ModelPicksNewestFirstAsVerifiedOnARealKernel()
     {
-        // ipvs.md §1.12: b1, b2, b3 added in that order are picked b3, b2, b1, b3, ...
+        // docs/ipvs.md §8.2: b1, b2, b3 added in that order are picked b3, b2, b1, b3, ...
         var model = new IpvsRoundRobinModel();
         model.Add(B(1));
         model.Add(B(2));

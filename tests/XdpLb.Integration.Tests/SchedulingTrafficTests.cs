@@ -44,7 +44,7 @@ public sealed class SchedulingTrafficTests : IDisposable
         var counts = answers.GroupBy(a => a).ToDictionary(g => g.Key, g => g.Count());
         Assert.True(counts.GetValueOrDefault("b1") == 30 && counts.GetValueOrDefault("b2") == 20 && counts.GetValueOrDefault("b3") == 10,
             $"answers: {string.Join(",", answers)}");
-        // ipvs.md §1.12, observed on a real kernel for the same adds: b3, b2, b1, b1, b2, b1, repeating.
+        // docs/ipvs.md §8.3, observed on a real kernel for the same adds: b3, b2, b1, b1, b2, b1, repeating.
         Assert.Equal(["b3", "b2", "b1", "b1", "b2", "b1"], answers.Take(6));
     }
 

@@ -4,7 +4,7 @@ using XdpLb.Ipvs.Netlink;
 
 namespace XdpLb.Ipvs.Tests;
 
-/// <summary>The bytes of IPVS requests, against the layout of ipvs.md §4 (verified there on a real kernel).</summary>
+/// <summary>The bytes of IPVS requests, against the layout of docs/ipvs.md §6 (verified on a real kernel: §8.6).</summary>
 public sealed class NetlinkEncodingTests
 {
     private static readonly IpvsService Web = new()

@@ -6,9 +6,9 @@ namespace XdpLb.Vm.Tests;
 
 /// <summary>
 /// `xdplb run --kubernetes --dataplane ipvs` replacing kube-proxy on a node, with the kernel's
-/// IPVS in the VM: the virtual servers are kube-proxy's IPVS proxier's (ipvs.md §6.2), real
+/// IPVS in the VM: the virtual servers are kube-proxy's IPVS proxier's (docs/kube-proxy.md §2), real
 /// TCP and UDP traffic reaches the pods through them, EndpointSlice updates are followed,
-/// removed TCP endpoints drain at weight 0 (§6.5), removed UDP endpoints go at once with
+/// removed TCP endpoints drain at weight 0 (docs/kube-proxy.md §4), removed UDP endpoints go at once with
 /// their conntrack entries, and a restart of the agent flushes nothing.
 /// </summary>
 public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture<KubernetesIpvsNode>

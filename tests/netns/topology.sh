@@ -11,7 +11,7 @@
 # and logs its clients' addresses to /tmp/xdplb-topology-PREFIX/bN/udp-clients.log.
 # The client's and backends' veths carry an XDP_PASS program (a frame redirected into a
 # veth is only delivered natively when its peer has XDP) and send with TX checksum
-# offload off (so an XDP rewrite cannot leave a half-computed checksum): environment.md.
+# offload off (so an XDP rewrite cannot leave a half-computed checksum): docs/environment.md §2.
 #
 # usage: topology.sh up PREFIX XDP_PASS_OBJECT
 #        topology.sh down PREFIX          (removes everything up made; safe to repeat)

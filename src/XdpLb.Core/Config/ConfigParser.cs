@@ -6,7 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace XdpLb.Core.Config;
 
 /// <summary>
-/// Reads the YAML config file (design.md, Conventions) into an <see cref="LbConfig"/>.
+/// Reads the YAML config file (README.md, "Config file") into an <see cref="LbConfig"/>.
 /// Throws <see cref="ConfigException"/> listing every problem; never returns a partial config.
 /// </summary>
 public static class ConfigParser

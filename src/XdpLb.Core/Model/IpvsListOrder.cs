@@ -1,11 +1,11 @@
 namespace XdpLb.Core.Model;
 
 /// <summary>
-/// The order of a service's dests as IPVS keeps it (ipvs.md §1.0): each added dest goes to
+/// The order of a service's dests as IPVS keeps it (docs/ipvs.md §1.1): each added dest goes to
 /// the head of the list, so the order depends on history, not only on the current config.
-/// Changes are applied as kube-proxy applies them: new dests are added in listed order,
-/// then weights updated, then removed dests deleted. Schedulers' tie-breaks, rr's cursor
-/// and the sh/dh/mh tables all follow this order.
+/// Changes are applied in kube-proxy's order, adds before deletes: new dests are added in
+/// listed order, then weights updated, then removed dests deleted. Schedulers' tie-breaks,
+/// rr's cursor and the sh/dh/mh tables all follow this order.
 /// </summary>
 public static class IpvsListOrder
 {

@@ -4,7 +4,7 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Reconcile;
 
 /// <summary>
-/// kube-proxy's graceful termination (ipvs.md §6.5): a TCP backend that leaves a service
+/// kube-proxy's graceful termination (docs/kube-proxy.md §4): a TCP backend that leaves a service
 /// while it still has connections is kept with weight 0, so it takes no new ones and its
 /// open ones finish; it is removed at the first sync that finds it without connections.
 /// UDP and SCTP backends go at once (their flows are expired or purged, so DNS does not

@@ -4,7 +4,7 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Scheduling;
 
 /// <summary>
-/// dh as ip_vs_dh.c does it (ipvs.md §1.8): a 256-bucket table with one bucket per dest in
+/// dh as ip_vs_dh.c does it (docs/ipvs.md §2.8): a 256-bucket table with one bucket per dest in
 /// round-robin list order (weights play no part in filling), looked up by hash_32 of the packet's
 /// destination address. Tables hold indexes into the list order; -1 is an empty bucket.
 /// </summary>

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace XdpLb.Core.Scheduling;
 
 /// <summary>
-/// The hash primitives the kernel's sh, dh and mh schedulers use (ipvs.md §1.7–§1.9), bit for
+/// The hash primitives the kernel's sh, dh and mh schedulers use (docs/ipvs.md §3), bit for
 /// bit, so the data path and the reference models agree with a real kernel's choices.
 /// </summary>
 public static class IpvsHash

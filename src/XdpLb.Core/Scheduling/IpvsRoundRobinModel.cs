@@ -3,8 +3,8 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Scheduling;
 
 /// <summary>
-/// A reference model of the kernel's ip_vs_rr.c, written from its source (ipvs.md §1.0,
-/// §1.1), used to check the data path's choices. Dests are added at the head of the
+/// A reference model of the kernel's ip_vs_rr.c, written from its source (docs/ipvs.md
+/// §1.1, §2.1), used to check the data path's choices. Dests are added at the head of the
 /// service's list; the cursor starts at the list head; a pick tries the dests in circular
 /// order after the cursor (the cursor's own dest last) and takes the first with weight
 /// &gt; 0. Removing the cursor's dest moves the cursor to its predecessor.

@@ -3,12 +3,12 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Scheduling;
 
 /// <summary>
-/// A step-for-step model of the kernel's ip_vs_wrr.c (ipvs.md §1.0, §1.2), used to check the data
+/// A step-for-step model of the kernel's ip_vs_wrr.c (docs/ipvs.md §1.1, §2.2), used to check the data
 /// path's choices. The cycle a service runs depends on its history, not just its weights: every
 /// add, delete and weight edit runs the dest_changed hook, which resets the cursor to the list
 /// head and may keep or adjust the current weight. So a service built one dest at a time (as
 /// ipvsadm and kube-proxy do) starts at a different point of the cycle than one built at once;
-/// replay the same operations to reproduce a kernel (§1.12).
+/// replay the same operations to reproduce a kernel (docs/ipvs.md §8.3).
 /// </summary>
 /// <remarks>Dests are identified by address and port, as IPVS does; the weight is not part of it.</remarks>
 public sealed class IpvsWeightedRoundRobinModel : IpvsListOrder.IDestHooks

@@ -3,7 +3,7 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Scheduling;
 
 /// <summary>
-/// lc, wlc, sed and nq as ip_vs_{lc,wlc,sed,nq}.c do them (ipvs.md §1.3–§1.6). They keep no state:
+/// lc, wlc, sed and nq as ip_vs_{lc,wlc,sed,nq}.c do them (docs/ipvs.md §1.4, §2.3–§2.6). They keep no state:
 /// each pick is a walk over the dests in list order with the kernel's own arithmetic (int counters,
 /// unsigned compare in lc, signed 64-bit cross-multiplication elsewhere) and strict comparisons,
 /// so a tie always keeps the dest nearer the list head. Our model has no OVERLOAD flag.

@@ -5,7 +5,7 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Scheduling;
 
 /// <summary>
-/// mh as ip_vs_mh.c does it (ipvs.md §1.9) with the default CONFIG_IP_VS_MH_TAB_INDEX = 12:
+/// mh as ip_vs_mh.c does it (docs/ipvs.md §2.9, §3.3) with the default CONFIG_IP_VS_MH_TAB_INDEX = 12:
 /// a 4093-slot Maglev table filled from per-dest permutations, looked up by hsiphash of the client
 /// address (plus the client port with mh-port). Tables hold indexes into the list order; -1 is an
 /// empty slot.

@@ -4,7 +4,7 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Scheduling;
 
 /// <summary>
-/// sh as ip_vs_sh.c does it (ipvs.md §1.7): a 256-bucket table filled in list order with
+/// sh as ip_vs_sh.c does it (docs/ipvs.md §2.7): a 256-bucket table filled in list order with
 /// <c>weight</c> consecutive buckets per dest, looked up by hash_32 of the client address (plus
 /// the client port with sh-port). Tables hold indexes into the list order; -1 is an empty bucket.
 /// </summary>

@@ -7,7 +7,7 @@ using XdpLb.Core.Model;
 namespace XdpLb.Core.Status;
 
 /// <summary>
-/// The text of `ipvsadm -Ln`, `--stats`, `--rate` and `-Lnc` (ipvsadm 1.31, ipvs.md §5),
+/// The text of `ipvsadm -Ln`, `--stats`, `--rate` and `-Lnc` (ipvsadm 1.31, docs/ipvs.md §7),
 /// byte for byte, so that scripts parsing ipvsadm's output work on xdplb's.
 /// </summary>
 public static class IpvsAdmFormat

@@ -1,7 +1,7 @@
 namespace XdpLb.Kubernetes.Translation;
 
 /// <summary>
-/// kube-proxy's CategorizeEndpoints (pkg/proxy/topology.go, ipvs.md §6.3): the endpoints a
+/// kube-proxy's CategorizeEndpoints (pkg/proxy/topology.go, docs/kube-proxy.md §3): the endpoints a
 /// cluster-policy virtual server uses (ready ones, narrowed by topology hints when every ready
 /// endpoint carries them and one is for this node or zone; else serving+terminating ones) and
 /// those a local-policy one uses (this node's ready ones, else its serving+terminating ones).

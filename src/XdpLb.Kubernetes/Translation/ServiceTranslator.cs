@@ -9,7 +9,7 @@ namespace XdpLb.Kubernetes.Translation;
 
 /// <summary>
 /// Services and EndpointSlices in, virtual servers out, as kube-proxy's IPVS proxier builds
-/// them (ipvs.md §6.2-§6.4): per service port, one for each ClusterIP, externalIP,
+/// them (docs/kube-proxy.md §2, §3, §5.1): per service port, one for each ClusterIP, externalIP,
 /// LoadBalancer ingress IP and (with a nodePort) node address. Masquerading where kube-proxy
 /// masquerades: external traffic unless externalTrafficPolicy is Local, ClusterIP traffic from
 /// outside clusterCIDR, and everything with masqueradeAll. Pure: the same snapshot always gives the same result.

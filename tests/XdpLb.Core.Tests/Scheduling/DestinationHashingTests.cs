@@ -4,7 +4,7 @@ using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Core.Tests.Scheduling;
 
-/// <summary>dh against ipvs.md §1.8.</summary>
+/// <summary>dh against docs/ipvs.md §2.8.</summary>
 public sealed class DestinationHashingTests
 {
     private static Backend B(int n, ushort weight = 1) => new(IPAddress.Parse($"10.200.1{n}.2"), 8080, weight);

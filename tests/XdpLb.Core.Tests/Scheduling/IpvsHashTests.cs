@@ -3,7 +3,7 @@ using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Core.Tests.Scheduling;
 
-/// <summary>hash_32, addr_fold and the 64-bit kernel's hsiphash against ipvs.md §1.7, §1.9 and §1.12.</summary>
+/// <summary>hash_32, addr_fold and the 64-bit kernel's hsiphash against docs/ipvs.md §3 and §8.4–§8.5.</summary>
 public sealed class IpvsHashTests
 {
     private const ulong Hash1 = 2654435761UL;
@@ -15,7 +15,7 @@ public sealed class IpvsHashTests
         Assert.Equal(0x61C88647u, IpvsHash.Hash32(1, 32));
         Assert.Equal(0x61C88647u >> 24, IpvsHash.Hash32(1, 8));
         Assert.Equal(unchecked(0x0AC8010Au * 0x61C88647u) >> 24, IpvsHash.Hash32(0x0AC8010A, 8));
-        Assert.Equal(71u, IpvsHash.Hash32(0x0AC8010A, 8)); // 10.200.1.10, §1.7
+        Assert.Equal(71u, IpvsHash.Hash32(0x0AC8010A, 8)); // 10.200.1.10, docs/ipvs.md §3.4
         Assert.Throws<ArgumentOutOfRangeException>(() => IpvsHash.Hash32(1, 0));
     }
 

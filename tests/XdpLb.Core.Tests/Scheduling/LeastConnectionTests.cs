@@ -4,7 +4,7 @@ using static XdpLb.Core.Scheduling.LeastConnection;
 
 namespace XdpLb.Core.Tests.Scheduling;
 
-/// <summary>lc, wlc, sed and nq against ipvs.md §1.3–§1.6.</summary>
+/// <summary>lc, wlc, sed and nq against docs/ipvs.md §1.4 and §2.3–§2.6.</summary>
 public sealed class LeastConnectionTests
 {
     private static DestLoad D(ushort weight, uint active, uint inactive = 0) => new(weight, active, inactive);

@@ -4,7 +4,7 @@ using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Core.Tests.Scheduling;
 
-/// <summary>mh against ipvs.md §1.9 and the real-kernel vectors of §1.12.</summary>
+/// <summary>mh against docs/ipvs.md §2.9 and the real-kernel vectors of §8.5.</summary>
 public sealed class MaglevTests
 {
     private static Backend B(int n, ushort weight = 1) => new(IPAddress.Parse($"10.200.1{n}.2"), 8080, weight);

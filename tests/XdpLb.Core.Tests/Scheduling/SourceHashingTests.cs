@@ -4,7 +4,7 @@ using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Core.Tests.Scheduling;
 
-/// <summary>sh against ipvs.md §1.7 and §1.12.</summary>
+/// <summary>sh against docs/ipvs.md §2.7 and §8.4.</summary>
 public sealed class SourceHashingTests
 {
     private static Backend B(int n, ushort weight = 1) => new(IPAddress.Parse($"10.200.1{n}.2"), 8080, weight);
@@ -65,7 +65,7 @@ public sealed class SourceHashingTests
     [Fact]
     public void PickFollowsTheRealKernelsBuckets()
     {
-        // §1.12: weights 1,1,1, list b3 b2 b1; bucket 71 -> 71 % 3 = 2 -> b1; bucket 114 -> 0 -> b3.
+        // docs/ipvs.md §2.7, §8.4: weights 1,1,1, list b3 b2 b1; bucket 71 -> 71 % 3 = 2 -> b1; bucket 114 -> 0 -> b3.
         List<Backend> list = [B(3), B(2), B(1)];
         int[] table = SourceHashing.BuildTable(list);
         Assert.Equal(2, SourceHashing.Pick(table, list, IPAddress.Parse("10.200.1.10"), 0, false, false));

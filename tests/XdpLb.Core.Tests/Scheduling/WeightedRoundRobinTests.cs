@@ -4,7 +4,7 @@ using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Core.Tests.Scheduling;
 
-/// <summary>The wrr reference model against ipvs.md §1.2 and §1.12.</summary>
+/// <summary>The wrr reference model against docs/ipvs.md §2.2 and §8.3.</summary>
 public sealed class WeightedRoundRobinTests
 {
     private static Backend B(int n, ushort weight = 1) => new(IPAddress.Parse($"10.200.1{n}.2"), 8080, weight);
@@ -28,7 +28,7 @@ public sealed class WeightedRoundRobinTests
     [Fact]
     public void IncrementalAddsMatchTheRealKernel()
     {
-        // §1.12: b1=3, b2=2, b3=1 added one at a time; the cycle starts with cw = 1.
+        // docs/ipvs.md §8.3: b1=3, b2=2, b3=1 added one at a time; the cycle starts with cw = 1.
         var model = Added(B(1, 3), B(2, 2), B(3, 1));
         Assert.Equal(1, model.CurrentWeight);
         Assert.Equal(3, model.MaxWeight);
@@ -54,7 +54,7 @@ public sealed class WeightedRoundRobinTests
     public void WeightsFourThreeTwoRunTheDocumentedCycle()
     {
         // List A=4, B=3, C=2 (added C, B, A). Built incrementally the cycle starts at the cw = 1 pass;
-        // from the fourth pick on it is "A A B A B C A B C", the sequence of §1.2.
+        // from the fourth pick on it is "A A B A B C A B C", the sequence of docs/ipvs.md §2.2.
         var model = Added(B(3, 2), B(2, 3), B(1, 4));
         Assert.Equal("b1 b2 b3 b1 b1 b2 b1 b2 b3 b1 b2 b3 b1 b1 b2 b1 b2 b3 b1 b2 b3", Picks(model, 21));
     }

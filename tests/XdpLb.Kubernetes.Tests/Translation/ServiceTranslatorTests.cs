@@ -7,7 +7,7 @@ using static XdpLb.Kubernetes.Tests.Translation.Objects;
 namespace XdpLb.Kubernetes.Tests.Translation;
 
 /// <summary>
-/// Scenarios of kube-proxy's IPVS proxier (ipvs.md §6.2-§6.5): Service and EndpointSlice
+/// Scenarios of kube-proxy's IPVS proxier (docs/kube-proxy.md §2–§4): Service and EndpointSlice
 /// objects in, virtual and real servers out.
 /// </summary>
 public class ServiceTranslatorTests
