@@ -11,10 +11,10 @@ internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, 
     string configFile, SockLbProgram? sock = null) : IAgentView
 {
     private readonly DateTime started = DateTime.UtcNow;
-    private readonly RateEstimator<(ServiceKey, System.Net.IPAddress, ushort)> rates = new();
+    private readonly BackendRates rates = new(program, dataplane);
 
     /// <summary>Takes a counter sample for the rates (every 2 s, like IPVS's estimator).</summary>
-    public void SampleRates() => running.Read(() => rates.Sample(XdpStatusReader.BackendCounters(program, dataplane), DateTime.UtcNow));
+    public void SampleRates() => running.Read(() => rates.Sample(DateTime.UtcNow));
 
     public AgentStatus Status() => running.Read(() =>
     {

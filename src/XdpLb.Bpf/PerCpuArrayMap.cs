@@ -43,6 +43,14 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
     public TValue[] ReadSummed(uint count, Func<TValue, TValue, TValue> sum, int batchSize = 1024)
     {
         var result = new TValue[count];
+        ReadSummed(result, sum, batchSize);
+        return result;
+    }
+
+    /// <summary>As <see cref="ReadSummed(uint, Func{TValue, TValue, TValue}, int)"/>, into indexes [0, result.Length) of a buffer the caller keeps.</summary>
+    public void ReadSummed(Span<TValue> result, Func<TValue, TValue, TValue> sum, int batchSize = 1024)
+    {
+        uint count = (uint)result.Length;
         var keys = new uint[batchSize];
         byte[] buffer = new byte[(long)stride * cpus * batchSize];
         uint inBatch = 0, outBatch = 0;
@@ -62,15 +70,15 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
                 for (int i = 0; i < n; i++)
                 {
                     if (keys[i] >= count)
-                        return result;
+                        return;
                     TValue total = default;
                     for (int cpu = 0; cpu < cpus; cpu++)
                         total = sum(total, Unsafe.Read<TValue>(v + ((long)i * cpus + cpu) * stride));
-                    result[keys[i]] = total;
+                    result[(int)keys[i]] = total;
                 }
             }
             if (rc < 0)
-                return result;
+                return;
             inBatch = outBatch;
             first = false;
         }

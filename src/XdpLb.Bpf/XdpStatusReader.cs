@@ -8,20 +8,10 @@ namespace XdpLb.Bpf;
 /// <summary>Reads the XDP data path's services, counters and connections in the shape ipvsadm shows them.</summary>
 public static class XdpStatusReader
 {
-    /// <summary>Backend counters by (service, backend address, port), for rates.</summary>
-    public static Dictionary<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters> BackendCounters(XdpLbProgram program, XdpDataplane dataplane)
-    {
-        var traffic = program.ReadAllTraffic(dataplane.BackendIdLimit);
-        var result = new Dictionary<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters>();
-        foreach (var (key, service) in dataplane.Applied)
-            foreach (var b in service.Backends)
-                result[(key, b.Address, b.Port)] = Traffic(traffic[dataplane.BackendId(key, b)]);
-        return result;
-    }
-
+    /// <param name="rateOf">A backend's rate, by its id.</param>
     /// <param name="sock">The socket hooks, when attached: their translations per backend are read too.</param>
     public static List<VirtualServer> Services(XdpLbProgram program, XdpDataplane dataplane,
-        Func<(ServiceKey, System.Net.IPAddress, ushort), TrafficCounters> rateOf, SockLbProgram? sock = null)
+        Func<uint, TrafficCounters> rateOf, SockLbProgram? sock = null)
     {
         var traffic = program.ReadAllTraffic(dataplane.BackendIdLimit);
         var sockTraffic = sock?.ReadAllTraffic(dataplane.BackendIdLimit);
@@ -33,7 +23,7 @@ public static class XdpStatusReader
                 uint id = dataplane.BackendId(key, b);
                 var conns = program.BackendConns[id];
                 return new RealServer(b.Address, b.Port, service.Forwarding, b.Weight, conns.Active, conns.Inactive,
-                    Traffic(traffic[id]), rateOf((key, b.Address, b.Port)),
+                    Traffic(traffic[id]), rateOf(id),
                     sockTraffic is null ? null : new SocketTranslations(sockTraffic[id].Connects, sockTraffic[id].Datagrams));
             }).ToList();
             services.Add(new VirtualServer(service.Protocol, key.Address, key.Port, service.Scheduler, service.Flags, service.Persistence, dests,
