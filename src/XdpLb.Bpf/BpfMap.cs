@@ -120,6 +120,19 @@ public sealed unsafe class BpfMap<TKey, TValue>
         }
     }
 
+    /// <summary>Every entry, read in batches; for maps only the agent writes, so the copy is exact.</summary>
+    /// <param name="expected">About how many entries there are, to size the dictionary once.</param>
+    public Dictionary<TKey, TValue> ReadAll(int expected = 0)
+    {
+        var entries = new Dictionary<TKey, TValue>(expected);
+        ForEachBatch((keys, values) =>
+        {
+            for (int i = 0; i < keys.Length; i++)
+                entries[keys[i]] = values[i];
+        });
+        return entries;
+    }
+
     /// <summary>The number of entries, counted in batches.</summary>
     public int Count()
     {
