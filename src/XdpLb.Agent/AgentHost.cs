@@ -29,16 +29,18 @@ internal sealed class AgentHost : IAsyncDisposable
 
     public static async Task<AgentHost> StartAsync(string socketPath, ApiTcpListener? apiTcp, IPEndPoint metricsEndpoint, IAgentView view, DeclaredServices declared,
         AgentMetrics metrics,
-        Func<bool> healthy, Func<bool> ready)
+        Func<bool> healthy, Func<bool> ready, ILoggerFactory loggers)
     {
         var socket = ApiSocketBinding.Prepare(Path.GetFullPath(socketPath));
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        // One pipeline for the whole process: Kestrel's and gRPC's lines in order with the agent's.
+        builder.Services.AddSingleton(loggers);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.ListenUnixSocket(socket.BindPath, o => o.Protocols = HttpProtocols.Http2);
-            apiTcp?.Listen(k);
+            apiTcp?.Listen(k, loggers.CreateLogger<ApiTcpListener>());
             k.Listen(metricsEndpoint, o => o.Protocols = HttpProtocols.Http1);
         });
         builder.Services.AddGrpc();

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -48,10 +50,10 @@ internal sealed class ApiTcpListener
         return new ApiTcpListener(listen, ApiTls.Load(cert, key, clientCa));
     }
 
-    public void Listen(KestrelServerOptions kestrel)
+    public void Listen(KestrelServerOptions kestrel, ILogger log)
     {
         if (Tls is null)
-            Log.Warn("--insecure-api: the API listens on TCP in plaintext, without authentication: whoever reaches it controls the load balancer",
+            log.Warn("--insecure-api: the API listens on TCP in plaintext, without authentication: whoever reaches it controls the load balancer",
                 ("api_listen", Endpoint));
         kestrel.Listen(Endpoint, o =>
         {

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using System.Net.Sockets;
 using System.Text.Json;
 using XdpLb.Ipvs;
@@ -17,7 +19,7 @@ internal static class CleanupCommand
         "usage: xdplb cleanup [--bpf-pin-dir DIR] [--state-dir DIR] [--api-socket PATH]\n" +
         "       xdplb cleanup --kube-proxy [--state-dir DIR]";
 
-    public static int Run(IReadOnlyList<string> args)
+    public static int Run(IReadOnlyList<string> args, ILogger log)
     {
         bool kubeProxy = false;
         string pinDir = RunOptions.DefaultBpfPinDir, stateDir = RunOptions.DefaultStateDir, apiSocket = RunOptions.DefaultApiSocket;
@@ -50,17 +52,17 @@ internal static class CleanupCommand
         {
             if (given.Overlaps(["--bpf-pin-dir", "--api-socket"]))
                 throw new UsageException($"--kube-proxy takes only --state-dir (whose IPVS virtual servers it spares)\n{Usage}");
-            return CleanKubeProxy(stateDir);
+            return CleanKubeProxy(stateDir, log);
         }
         apiSocket = Path.GetFullPath(apiSocket);
         if (AgentAnswers(apiSocket))
             throw new UsageException($"an agent is running (it answers on {apiSocket}): stop it before cleaning up its state");
-        var log = new CleanupLog();
-        new XdplbStateCleanup(Path.TrimEndingDirectorySeparator(Path.GetFullPath(pinDir)), stateDir, apiSocket, log).Remove();
-        return log.Finish("cleanup");
+        var report = new CleanupLog(log);
+        new XdplbStateCleanup(Path.TrimEndingDirectorySeparator(Path.GetFullPath(pinDir)), stateDir, apiSocket, report).Remove();
+        return report.Finish("cleanup");
     }
 
-    private static int CleanKubeProxy(string stateDir)
+    private static int CleanKubeProxy(string stateDir, ILogger log)
     {
         string stateFile = Path.Combine(stateDir, RunOptions.IpvsStateFile);
         IReadOnlyList<IpvsService> owned;
@@ -74,9 +76,9 @@ internal static class CleanupCommand
             Console.Error.WriteLine($"xdplb: cannot read {stateFile}, so the virtual servers xdplb owns are unknown; nothing removed: {e.Message}");
             return 1;
         }
-        var log = new CleanupLog();
-        new KubeProxyLeftovers(new HostCommands(), log).Remove(owned);
-        return log.Finish("kube-proxy cleanup");
+        var report = new CleanupLog(log);
+        new KubeProxyLeftovers(new HostCommands(), report).Remove(owned);
+        return report.Finish("kube-proxy cleanup");
     }
 
     /// <summary>A connect() that succeeds: an agent listens there (a socket file alone may be left by a killed one).</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using XdpLb.Api.Controller;
 using XdpLb.Bpf;
 using XdpLb.Core.Model;
@@ -21,8 +23,11 @@ internal sealed class CompositeStateSource : IDesiredStateSource
     private long writes;
     private long writesLoaded;
 
-    public CompositeStateSource(IDesiredStateSource source, DeclaredServices declared)
+    private readonly ILogger log;
+
+    public CompositeStateSource(IDesiredStateSource source, DeclaredServices declared, ILogger log)
     {
+        this.log = log;
         this.source = source;
         this.declared = declared;
         declared.Changed += () => Interlocked.Increment(ref writes);
@@ -47,7 +52,7 @@ internal sealed class CompositeStateSource : IDesiredStateSource
         }
         catch (Core.Config.ConfigException e) when (lastValid is not null && writesNow != writesLoaded)
         {
-            Log.Error("config reload refused, the running config stays; the API's changes are applied", ("errors", string.Join("; ", e.Errors)));
+            log.Error("config reload refused, the running config stays; the API's changes are applied", ("errors", string.Join("; ", e.Errors)));
             config = lastValid;
         }
         // The maps are sized once: the running limits are those of the first load.
@@ -60,7 +65,7 @@ internal sealed class CompositeStateSource : IDesiredStateSource
             : _ => [];
         var kept = declared.SetSource(Owner, config.Services, out var conflicts);
         foreach (var conflict in conflicts.Where(c => !reported.Contains(c)))
-            Log.Warn("service of the source left out: reported to the second one", ("source", source.Description), ("conflict", conflict));
+            log.Warn("service of the source left out: reported to the second one", ("source", source.Description), ("conflict", conflict));
         reported = conflicts.ToHashSet();
         return config with { Services = [.. kept, .. declared.Declared()] };
     }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using System.Net;
 using System.Net.Sockets;
 using XdpLb.Kubernetes;
@@ -19,8 +21,11 @@ internal sealed class HealthzListener : IDisposable
     private bool disposed;
     private bool warned;
 
-    public HealthzListener(IPEndPoint address, ProxyHealth health)
+    private readonly ILogger log;
+
+    public HealthzListener(IPEndPoint address, ProxyHealth health, ILogger log)
     {
+        this.log = log;
         this.address = address;
         this.health = health;
         retry = new Timer(_ => TryStart(), null, Timeout.Infinite, Timeout.Infinite);
@@ -36,12 +41,12 @@ internal sealed class HealthzListener : IDisposable
             try
             {
                 server = ProxyHealthServer.Start(address, health, () => DateTime.UtcNow);
-                Log.Info("kubernetes: healthz serving", ("address", server.LocalEndPoint));
+                log.Info("kubernetes: healthz serving", ("address", server.LocalEndPoint));
             }
             catch (SocketException e)
             {
                 if (!warned)
-                    Log.Warn("kubernetes: healthz address not available yet (kube-proxy still running?); retrying every 5 s",
+                    log.Warn("kubernetes: healthz address not available yet (kube-proxy still running?); retrying every 5 s",
                         ("address", address), ("error", e.Message));
                 warned = true;
                 retry.Change(TimeSpan.FromSeconds(5), Timeout.InfiniteTimeSpan);

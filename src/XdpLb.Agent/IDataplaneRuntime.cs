@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using XdpLb.Core.Model;
 using XdpLb.Core.Reconcile;
 
@@ -14,7 +16,7 @@ internal interface IDataplaneRuntime
     void AfterSync(LbConfig config, bool changed);
     /// <summary>Each second, under the dataplane's lock.</summary>
     void Sweep(LbConfig config, int sweepNumber);
-    void LogStats();
+    void LogStats(ILogger log);
     /// <summary>A backend's active + inactive connections now, under the dataplane's lock.</summary>
     long Connections(ServiceKey key, Backend backend);
 }

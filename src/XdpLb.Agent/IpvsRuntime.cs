@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using XdpLb.Core.Model;
 using XdpLb.Core.Reconcile;
 using XdpLb.Ipvs;
@@ -25,7 +27,7 @@ internal sealed class IpvsRuntime(IpvsDataplane dataplane) : IDataplaneRuntime
 
     public long Connections(ServiceKey key, Backend backend) => dataplane.Connections(key, backend);
 
-    public void LogStats() => StatsLog.Write(IpvsStatus.Services(dataplane));
+    public void LogStats(ILogger log) => StatsLog.Write(log, IpvsStatus.Services(dataplane));
 
     /// <summary>--detach-on-exit: every virtual server xdplb owns goes, and its nftables table and dummy interface.</summary>
     public void RemoveAll()

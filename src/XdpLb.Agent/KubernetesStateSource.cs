@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using System.Net;
 using XdpLb.Core.Model;
 using XdpLb.Kubernetes;
@@ -20,6 +22,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     private readonly LbConfig nodeConfig;
     private readonly ProxyHealth health;
     private readonly HealthzListener healthz;
+    private readonly ILogger log;
     private ServiceHealthServers? serviceHealth;
     private Action? changed;
     private HashSet<string> reported = [];
@@ -30,15 +33,16 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     private long loadedChanges;
 
     private KubernetesStateSource(KubernetesSource source, ProxySettings settings, Func<IReadOnlyList<IPAddress>> localAddresses,
-        KubeProxyMetrics metrics, ProxyHealth health, IPEndPoint healthzAddress, LbConfig node)
+        KubeProxyMetrics metrics, ProxyHealth health, IPEndPoint healthzAddress, LbConfig node, ILogger log)
     {
+        this.log = log;
         this.nodeConfig = node;
         this.source = source;
         this.settings = settings;
         this.localAddresses = localAddresses;
         this.metrics = metrics;
         this.health = health;
-        healthz = new HealthzListener(healthzAddress, health);
+        healthz = new HealthzListener(healthzAddress, health, log);
     }
 
     public string Description => "kubernetes";
@@ -49,7 +53,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
     /// <summary>Connects, and waits until Services, EndpointSlices and the Node have been listed once (kube-proxy's wait for sync).</summary>
     /// <param name="node">The node's own settings (limits, masq) from --config; its services must be empty.</param>
     public static KubernetesStateSource Start(RunOptions options, ProxySettings settings, LbConfig node, KubeProxyMetrics metrics,
-        Func<IReadOnlyList<IPAddress>> localAddresses, CancellationToken cancel)
+        Func<IReadOnlyList<IPAddress>> localAddresses, ILogger log, CancellationToken cancel)
     {
         // The flag, then the DaemonSet's NODE_NAME (per pod), then the file's (one for every node).
         string nodeName = options.HostnameOverride ?? NonEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? NonEmpty(settings.HostnameOverride)
@@ -57,7 +61,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         var client = KubernetesSource.CreateClient(options.Kubeconfig);
         KubernetesStateSource? self = null;
         var health = ProxyHealth.ForSyncPeriod(settings.Sync.SyncPeriod);
-        var source = new KubernetesSource(client, nodeName, new AgentSourceLog(), resource =>
+        var source = new KubernetesSource(client, nodeName, log, resource =>
         {
             health.QueuedUpdate(DateTime.UtcNow);
             if (resource == "services")
@@ -74,12 +78,12 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         try
         {
             self = new KubernetesStateSource(source, settings, localAddresses, metrics, health,
-                options.HealthzAddress ?? settings.HealthzBindAddress ?? new IPEndPoint(IPAddress.Any, 10256), node);
+                options.HealthzAddress ?? settings.HealthzBindAddress ?? new IPEndPoint(IPAddress.Any, 10256), node, log);
             source.Start();
-            Log.Info("kubernetes: waiting for the first list of services, endpointslices and the node", ("node", nodeName),
+            log.Info("kubernetes: waiting for the first list of services, endpointslices and the node", ("node", nodeName),
                 ("api", client is k8s.Kubernetes k ? k.BaseUri : null));
             while (!source.Synced.Wait(TimeSpan.FromSeconds(10), cancel))
-                Log.Warn("kubernetes: still waiting for the first list", ("node", nodeName));
+                log.Warn("kubernetes: still waiting for the first list", ("node", nodeName));
         }
         catch
         {
@@ -89,7 +93,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
             throw;
         }
         if (source.Node is null)
-            Log.Warn("kubernetes: no Node object by this name: node addresses, zone and eligibility are unknown", ("node", nodeName));
+            log.Warn("kubernetes: no Node object by this name: node addresses, zone and eligibility are unknown", ("node", nodeName));
         return self;
     }
 
@@ -115,9 +119,9 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         health.SetNodeEligible(source.Node is not { } node || NodeEligibility.IsEligible(node));
         var now = result.Problems.Concat(result.Skipped).ToHashSet();
         foreach (var line in result.Problems.Where(p => !reported.Contains(p)))
-            Log.Warn("kubernetes: object left out", ("problem", line));
+            log.Warn("kubernetes: object left out", ("problem", line));
         foreach (var line in result.Skipped.Where(p => !reported.Contains(p)))
-            Log.Info("kubernetes: service not proxied", ("reason", line));
+            log.Info("kubernetes: service not proxied", ("reason", line));
         reported = now;
         metrics.NoLocalEndpoints.WithLabels("internal").Set(result.NoLocalEndpointsInternal);
         metrics.NoLocalEndpoints.WithLabels("external").Set(result.NoLocalEndpointsExternal);
@@ -150,7 +154,7 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
                     : NodeAddressing.NodePortAddresses(localAddresses(), settings, source.Node));
             var failures = serviceHealth.Sync(result.HealthChecks.ToDictionary(h => h.Service, h => new ServiceHealth(h.Port, h.LocalEndpoints)));
             foreach (var failure in failures)
-                Log.Warn("kubernetes: health check port not served", ("problem", failure));
+                log.Warn("kubernetes: health check port not served", ("problem", failure));
         }
         foreach (var trigger in source.TakeTriggerTimes())
             metrics.NetworkProgramming.Observe(Math.Max(0, (now - trigger).TotalSeconds));
@@ -161,11 +165,5 @@ internal sealed class KubernetesStateSource : IDesiredStateSource
         source.Dispose();
         serviceHealth?.Dispose();
         healthz.Dispose();
-    }
-
-    private sealed class AgentSourceLog : ISourceLog
-    {
-        public void Info(string message, params (string Key, object? Value)[] fields) => Log.Info(message, fields);
-        public void Warn(string message, params (string Key, object? Value)[] fields) => Log.Warn(message, fields);
     }
 }

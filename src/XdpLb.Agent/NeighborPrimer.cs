@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using System.Net;
 using System.Net.Sockets;
 
@@ -13,7 +15,7 @@ namespace XdpLb.Agent;
 /// </summary>
 internal static class NeighborPrimer
 {
-    public static void Prime(IEnumerable<IPAddress> backends)
+    public static void Prime(ILogger log, IEnumerable<IPAddress> backends)
     {
         foreach (var address in backends.Distinct())
         {
@@ -24,7 +26,7 @@ internal static class NeighborPrimer
             }
             catch (SocketException e)
             {
-                Log.Warn("could not prime the neighbour entry of a backend", ("backend", address), ("error", e.SocketErrorCode));
+                log.Warn("could not prime the neighbour entry of a backend", ("backend", address), ("error", e.SocketErrorCode));
             }
         }
     }

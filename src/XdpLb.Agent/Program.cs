@@ -1,7 +1,9 @@
+using Microsoft.Extensions.Logging;
 using XdpLb.Agent;
 using XdpLb.Bpf;
 using XdpLb.Bpf.Btf;
 using XdpLb.Core.Config;
+using XdpLb.Core.Logging;
 
 const string Usage = """
     usage: xdplb <command> [flags]
@@ -43,14 +45,17 @@ if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
     return args.Length == 0 ? 2 : 0;
 }
 
+// Disposed before the exit: the console logger writes on a thread of its own, flushed then.
+using var loggers = AgentLogging.CreateFactory();
+var log = loggers.CreateLogger("XdpLb.Agent");
 try
 {
     return args[0] switch
     {
-        "run" => RunCommand.Run(RunOptions.Parse(args[1..])),
+        "run" => RunCommand.Run(RunOptions.Parse(args[1..]), loggers),
         "list" => ListCommand.Run(args[1..]),
         "stats" => StatsCommand.Run(args[1..]),
-        "cleanup" => CleanupCommand.Run(args[1..]),
+        "cleanup" => CleanupCommand.Run(args[1..], loggers.CreateLogger("XdpLb.Agent.Cleanup")),
         _ => throw new UsageException($"unknown command \"{args[0]}\"\n{Usage}"),
     };
 }
@@ -61,35 +66,35 @@ catch (UsageException e)
 }
 catch (ConfigException e)
 {
-    Log.Error("invalid config", ("errors", e.Errors.Count));
+    log.Error("invalid config", ("errors", e.Errors.Count));
     Console.Error.WriteLine($"xdplb: {e.Message}");
     return 2;
 }
 catch (Exception e) when (e is BpfException or BtfLayoutException or PinnedMapsMismatchException)
 {
-    Log.Error("bpf failure", ("error", e.Message));
+    log.Error("bpf failure", ("error", e.Message));
     return 1;
 }
 catch (XdpLb.Kubernetes.KubernetesSetupException e)
 {
-    Log.Error("kubernetes unreachable as configured", ("error", e.Message));
+    log.Error("kubernetes unreachable as configured", ("error", e.Message));
     Console.Error.WriteLine($"xdplb: {e.Message}");
     return 2;
 }
 catch (DataplaneUnavailableException e)
 {
-    Log.Error("no dataplane", ("error", e.Message));
+    log.Error("no dataplane", ("error", e.Message));
     Console.Error.WriteLine($"xdplb: {e.Message}");
     return 1;
 }
 catch (XdpLb.Ipvs.Netlink.NetlinkException e)
 {
-    Log.Error("ipvs failure", ("error", e.Message));
+    log.Error("ipvs failure", ("error", e.Message));
     return 1;
 }
 catch (IOException e)
 {
     // E.g. the API socket or the metrics address is taken: another agent runs with the same flags.
-    Log.Error("i/o failure", ("error", e.Message));
+    log.Error("i/o failure", ("error", e.Message));
     return 1;
 }

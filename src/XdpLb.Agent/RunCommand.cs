@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using XdpLb.Core.Logging;
 using System.Runtime.InteropServices;
 using XdpLb.Bpf;
 using XdpLb.Core.Config;
@@ -16,8 +19,13 @@ namespace XdpLb.Agent;
 /// </summary>
 internal static class RunCommand
 {
-    public static int Run(RunOptions options)
+    private static ILogger log = NullLogger.Instance;
+    private static ILoggerFactory loggers = NullLoggerFactory.Instance;
+
+    public static int Run(RunOptions options, ILoggerFactory loggerFactory)
     {
+        loggers = loggerFactory;
+        log = loggers.CreateLogger(typeof(RunCommand));
         if (options.Dataplane != DataplaneChoice.Ipvs && !BpfFilesystem.Contains(options.BpfPinDir, out string probed))
             throw new UsageException($"--bpf-pin-dir {options.BpfPinDir} is not on a BPF filesystem ({probed} is not bpffs): " +
                 "mount one first (mount -t bpf bpf /sys/fs/bpf), so that maps and links outlive the agent");
@@ -26,7 +34,7 @@ internal static class RunCommand
         var metrics = new AgentMetrics();
         // The API's services are read before the first sync, so that a restart never withdraws one.
         var declared = OpenDeclared(options);
-        using var source = new CompositeStateSource(OpenSource(ref options, metrics), declared);
+        using var source = new CompositeStateSource(OpenSource(ref options, metrics), declared, loggers.CreateLogger<CompositeStateSource>());
         var config = source.Load(options.Dataplane == DataplaneChoice.Ipvs ? "ipvs" : "xdp");
         if (options.Dataplane == DataplaneChoice.Ipvs)
             return RunIpvs(options, source, config, metrics, xdpFailure: null);
@@ -36,7 +44,7 @@ internal static class RunCommand
         }
         catch (XdpUnavailableException e) when (options.Dataplane == DataplaneChoice.Auto)
         {
-            Log.Warn("xdp dataplane unavailable, trying ipvs", ("reason", e.Message));
+            log.Warn("xdp dataplane unavailable, trying ipvs", ("reason", e.Message));
             return RunIpvs(options, source, source.Load("ipvs"), metrics, xdpFailure: e.Message);
         }
         catch (XdpUnavailableException e)
@@ -67,7 +75,7 @@ internal static class RunCommand
             var declared = new Api.Controller.DeclaredServices(file);
             int count = declared.Declared().Count;
             if (count > 0)
-                Log.Info("services declared over the API restored", ("services", count), ("file", file.Path));
+                log.Info("services declared over the API restored", ("services", count), ("file", file.Path));
             return declared;
         }
         catch (InvalidDataException e)
@@ -84,7 +92,7 @@ internal static class RunCommand
         var settings = KubernetesSettings(options);
         var node = options.ConfigFile is null ? new LbConfig() : ReadNodeConfig(options.ConfigFile);
         var interfaces = options.Interfaces;
-        var source = KubernetesStateSource.Start(options, settings, node, metrics.KubeProxy, () => NodeAddresses(interfaces), CancellationToken.None);
+        var source = KubernetesStateSource.Start(options, settings, node, metrics.KubeProxy, () => NodeAddresses(interfaces), loggers.CreateLogger<KubernetesStateSource>(), CancellationToken.None);
         if (interfaces.Count == 0)
         {
             interfaces = source.NodeInterfaces();
@@ -93,7 +101,7 @@ internal static class RunCommand
                 source.Dispose();
                 throw new UsageException("no --interface given and no interface holds the Node's InternalIP/ExternalIP addresses: give --interface IF");
             }
-            Log.Info("kubernetes: serving the interfaces that hold the Node's addresses", ("interfaces", string.Join(",", interfaces)));
+            log.Info("kubernetes: serving the interfaces that hold the Node's addresses", ("interfaces", string.Join(",", interfaces)));
             options = options with { Interfaces = interfaces };
         }
         return source;
@@ -127,7 +135,7 @@ internal static class RunCommand
             return new XdpLb.Kubernetes.ProxySettings();
         var settings = XdpLb.Kubernetes.KubeProxyConfigFile.Load(options.KubeProxyConfig);
         foreach (var warning in settings.Warnings)
-            Log.Warn("kube-proxy config", ("file", options.KubeProxyConfig), ("note", warning));
+            log.Warn("kube-proxy config", ("file", options.KubeProxyConfig), ("note", warning));
         return settings;
     }
 
@@ -147,12 +155,12 @@ internal static class RunCommand
         var dataplane = new XdpDataplane(program);
         Adopt(program, dataplane, stateFile, options.BpfPinDir);
         if (program.Legacy is { } legacy)
-            Log.Info("upgrading the connection table of the previous layout", ("connections", legacy.CopyInto(program)));
+            log.Info("upgrading the connection table of the previous layout", ("connections", legacy.CopyInto(program)));
         SetTunnelSources(dataplane, options.Interfaces);
-        var runtime = new XdpRuntime(program, dataplane, stateFile);
+        var runtime = new XdpRuntime(program, dataplane, stateFile, loggers.CreateLogger<XdpRuntime>());
         metrics.SetDataplane("xdp");
-        using var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses(options.Interfaces));
-        Log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
+        using var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
+        log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
         var links = new List<XdpLink>();
         SocketLbHooks? hooks = null;
@@ -169,7 +177,7 @@ internal static class RunCommand
                 foreach (var link in links.Where(l => l.Mode is not null))
                 {
                     link.Detach();
-                    Log.Info("xdp detached: the start failed", ("interface", link.Interface));
+                    log.Info("xdp detached: the start failed", ("interface", link.Interface));
                 }
             }
             try
@@ -189,12 +197,12 @@ internal static class RunCommand
             foreach (var stale in Directory.GetFiles(linkDir).Where(f => !options.Interfaces.Contains(Path.GetFileName(f))))
             {
                 PinnedLink.Detach(stale);
-                Log.Info("xdp detached from an interface no longer served", ("interface", Path.GetFileName(stale)));
+                log.Info("xdp detached from an interface no longer served", ("interface", Path.GetFileName(stale)));
             }
 
             try
             {
-                hooks = SocketLbHooks.Start(options, program, dataplane, config.Limits);
+                hooks = SocketLbHooks.Start(options, program, dataplane, config.Limits, loggers.CreateLogger<SocketLbHooks>());
             }
             catch
             {
@@ -204,13 +212,13 @@ internal static class RunCommand
 
             // The old program runs no more: what it opened or ended since the copy follows.
             if (program.Legacy is { } upgraded)
-                Log.Info("connection table upgraded; the previous layout's maps are unpinned", ("opened_during_switch", upgraded.CatchUp(program)));
+                log.Info("connection table upgraded; the previous layout's maps are unpinned", ("opened_during_switch", upgraded.CatchUp(program)));
 
             var attachments = links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
             var view = new AgentView(running, program, dataplane, () => attachments, source.Description, hooks?.Program);
             metrics.Attach(running, program, dataplane);
             Serve(options, source, running, view, metrics, view.SampleRates);
-            Log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
+            log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
             using (var sweepsDone = new ManualResetEvent(false))
             {
                 // Waits for a sweep in progress: the maps go away with the program.
@@ -231,7 +239,7 @@ internal static class RunCommand
                 link.Dispose();
             hooks?.Dispose();
         }
-        Log.Info("stopped");
+        log.Info("stopped");
         return 0;
     }
 
@@ -242,7 +250,7 @@ internal static class RunCommand
         {
             client = IpvsClient.Open();
             var info = client.GetInfo(); // needs CAP_NET_ADMIN: fails here rather than at the first change
-            Log.Info("ipvs dataplane", ("version", $"{info.Version >> 16}.{(info.Version >> 8) & 0xff}.{info.Version & 0xff}"),
+            log.Info("ipvs dataplane", ("version", $"{info.Version >> 16}.{(info.Version >> 8) & 0xff}.{info.Version & 0xff}"),
                 ("connection_table", info.ConnectionTableSize));
         }
         catch (NetlinkException e)
@@ -262,27 +270,27 @@ internal static class RunCommand
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                Log.Warn("ipvs.strictARP: the ARP sysctls cannot be written here (a pod's /proc/sys is read-only): " +
+                log.Warn("ipvs.strictARP: the ARP sysctls cannot be written here (a pod's /proc/sys is read-only): " +
                     "set net.ipv4.conf.all.arp_ignore=1 and arp_announce=2 on the node", ("error", e.Message));
             }
         }
         // The kernel balances the node's own connections to IPVS services: socket hooks an
         // earlier XDP agent left would send them around it.
-        SocketLbHooks.DetachPinned(Path.Combine(options.BpfPinDir, SocketLbHooks.LinkDirectory));
+        SocketLbHooks.DetachPinned(Path.Combine(options.BpfPinDir, SocketLbHooks.LinkDirectory), loggers.CreateLogger<SocketLbHooks>());
         var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, RunOptions.IpvsStateFile));
         var runtime = new IpvsRuntime(dataplane);
         metrics.SetDataplane("ipvs");
-        using var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses(options.Interfaces));
-        Log.Info("virtual servers applied", ("services", dataplane.Applied.Count), ("backends", dataplane.Applied.Values.Sum(s => s.Backends.Count)));
+        using var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
+        log.Info("virtual servers applied", ("services", dataplane.Applied.Count), ("backends", dataplane.Applied.Values.Sum(s => s.Backends.Count)));
         var view = new IpvsAgentView(running, runtime, client, source.Description);
         Serve(options, source, running, view, metrics, sampleRates: null);
         running.LogStats();
         if (options.DetachOnExit)
         {
-            Log.Info("stopping: removing the virtual servers xdplb owns");
+            log.Info("stopping: removing the virtual servers xdplb owns");
             running.Read(() => runtime.RemoveAll());
         }
-        Log.Info("stopped");
+        log.Info("stopped");
         return 0;
     }
 
@@ -295,7 +303,7 @@ internal static class RunCommand
         using var sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
         {
             ctx.Cancel = true;
-            Log.Info("SIGHUP: reloading the config", ("config", source.Description));
+            log.Info("SIGHUP: reloading the config", ("config", source.Description));
             running.RequestReload();
         });
         source.Watch(running.RequestReload);
@@ -303,10 +311,10 @@ internal static class RunCommand
         // IPVS's estimator works on 2 s samples; so do the rates here.
         using var rates = sampleRates is null ? null : new Timer(_ => sampleRates(), null, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         var host = AgentHost.StartAsync(options.ApiSocket, options.ApiTcp, options.MetricsAddress, view, source.Declared, metrics,
-            healthy: () => running.LastSyncSucceeded, ready: () => true).GetAwaiter().GetResult();
+            healthy: () => running.LastSyncSucceeded, ready: () => true, loggers).GetAwaiter().GetResult();
         // Parsing a large config leaves a large heap behind; give it back before serving.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        Log.Info("ready", ("dataplane", metrics.Dataplane), ("config", source.Description), ("interfaces", string.Join(",", options.Interfaces)),
+        log.Info("ready", ("dataplane", metrics.Dataplane), ("config", source.Description), ("interfaces", string.Join(",", options.Interfaces)),
             ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("api_listen", options.ApiTcp?.Endpoint.ToString() ?? "none"), ("metrics", options.MetricsAddress));
         stop.Wait();
         host.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -330,13 +338,13 @@ internal static class RunCommand
         var state = XdpDataplaneState.TryLoad(stateFile, out string? problem);
         if (state is null)
         {
-            Log.Warn("pinned maps adopted without the state that goes with them: services are rewritten; " +
+            log.Warn("pinned maps adopted without the state that goes with them: services are rewritten; " +
                 "connection counts may be off until the connections open now have ended", ("bpf_pin_dir", pinDir), ("reason", problem));
             dataplane.ClearServices();
             return;
         }
         dataplane.ImportState(state);
-        Log.Info("adopted the pinned maps and the state of the previous agent", ("bpf_pin_dir", pinDir),
+        log.Info("adopted the pinned maps and the state of the previous agent", ("bpf_pin_dir", pinDir),
             ("services", state.Services.Length), ("connections", program.LiveConnections()));
     }
 
@@ -357,7 +365,7 @@ internal static class RunCommand
         var v4 = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
         var v6 = addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !a.IsIPv6LinkLocal);
         dataplane.SetTunnelSources(v4, v6);
-        Log.Info("tunnel sources", ("ipv4", v4), ("ipv6", v6));
+        log.Info("tunnel sources", ("ipv4", v4), ("ipv6", v6));
     }
 
     internal static LbConfig ReadConfig(string path, bool checkXdpSupport = true)
@@ -382,9 +390,9 @@ internal static class RunCommand
     {
         var link = AttachLink(program, name, choice, pinPath, out bool adopted);
         if (adopted)
-            Log.Info("xdp link adopted", ("interface", name), ("ifindex", link.Ifindex));
+            log.Info("xdp link adopted", ("interface", name), ("ifindex", link.Ifindex));
         else
-            Log.Info("xdp attached", ("interface", name), ("ifindex", link.Ifindex), ("mode", link.Mode?.ToString().ToLowerInvariant()));
+            log.Info("xdp attached", ("interface", name), ("ifindex", link.Ifindex), ("mode", link.Mode?.ToString().ToLowerInvariant()));
         return link;
     }
 
@@ -400,7 +408,7 @@ internal static class RunCommand
         }
         catch (BpfException e) when (e.Errno is not (16 or 17)) // busy: another program is there, generic would not help
         {
-            Log.Warn("native xdp failed, trying generic", ("interface", name), ("reason", e.Message));
+            log.Warn("native xdp failed, trying generic", ("interface", name), ("reason", e.Message));
             return XdpLink.AttachPinned(program, name, XdpMode.Generic, pinPath, out adopted);
         }
     }

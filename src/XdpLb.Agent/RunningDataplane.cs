@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using XdpLb.Bpf;
 using XdpLb.Core.Config;
 using XdpLb.Ipvs.Netlink;
@@ -27,6 +29,7 @@ internal sealed class RunningDataplane : IDisposable
     private DateTime lastFullSync;
 
     private readonly AgentMetrics metrics;
+    private readonly ILogger log;
 
     private readonly Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses;
     // Kubernetes only: endpoints that go keep their connections (kube-proxy's graceful termination).
@@ -34,8 +37,9 @@ internal sealed class RunningDataplane : IDisposable
     private static readonly TimeSpan DrainCheckPeriod = TimeSpan.FromSeconds(5);
 
     public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, CompositeStateSource source,
-        AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses)
+        AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses, ILogger log)
     {
+        this.log = log;
         this.nodeAddresses = nodeAddresses;
         this.metrics = metrics;
         this.runtime = runtime;
@@ -123,19 +127,19 @@ internal sealed class RunningDataplane : IDisposable
         }
         catch (ConfigException e)
         {
-            Log.Error("config reload refused, the running config stays", ("errors", string.Join("; ", e.Errors)));
+            log.Error("config reload refused, the running config stays", ("errors", string.Join("; ", e.Errors)));
             return;
         }
         if (next.Limits != Config.Limits)
         {
-            Log.Error("config reload refused: limits size the maps when the program loads; restart xdplb to change them",
+            log.Error("config reload refused: limits size the maps when the program loads; restart xdplb to change them",
                 ("running", Config.Limits), ("file", next.Limits));
             return;
         }
         lock (gate)
             Config = next;
         Sync(full: false);
-        Log.Info(source.Base is FileStateSource ? "config reloaded" : "desired state read", ("services", next.Services.Count),
+        log.Info(source.Base is FileStateSource ? "config reloaded" : "desired state read", ("services", next.Services.Count),
             ("backends", next.Services.Sum(s => s.Backends.Count)), ("source", source.Description));
     }
 
@@ -161,7 +165,7 @@ internal sealed class RunningDataplane : IDisposable
                 metrics.KubeProxy.LastSync.Set(new DateTimeOffset(lastSync).ToUnixTimeMilliseconds() / 1000.0);
                 source.AfterSync(succeeded: true);
                 if (result.Changed)
-                    Log.Info(full ? "full sync" : "sync", ("added", result.Added.Count), ("updated", result.Updated.Count),
+                    log.Info(full ? "full sync" : "sync", ("added", result.Added.Count), ("updated", result.Updated.Count),
                         ("removed", result.Removed.Count), ("repaired", result.Repaired.Count),
                         ("seconds", (lastSync - started).TotalSeconds.ToString("F4")));
             }
@@ -170,7 +174,7 @@ internal sealed class RunningDataplane : IDisposable
                 LastSyncSucceeded = false;
                 metrics.SyncErrors.Inc();
                 source.AfterSync(succeeded: false);
-                Log.Error("sync failed; the next sync retries", ("error", e.Message));
+                log.Error("sync failed; the next sync retries", ("error", e.Message));
             }
         }
     }
@@ -188,7 +192,7 @@ internal sealed class RunningDataplane : IDisposable
         }
         catch (Exception e) when (e is BpfException or NetlinkException or ObjectDisposedException)
         {
-            Log.Warn("connection expiry sweep failed", ("error", e.Message));
+            log.Warn("connection expiry sweep failed", ("error", e.Message));
         }
         finally
         {
@@ -199,7 +203,7 @@ internal sealed class RunningDataplane : IDisposable
     public void LogStats()
     {
         lock (gate)
-            runtime.LogStats();
+            runtime.LogStats(log);
     }
 
     public void Dispose()

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using XdpLb.Bpf;
 using XdpLb.Core.Model;
 
@@ -26,9 +28,11 @@ internal sealed class SocketLbHooks : IDisposable
         : null;
 
     private readonly List<CgroupLink> links;
+    private readonly ILogger log;
 
-    private SocketLbHooks(SockLbProgram program, string cgroupRoot, List<CgroupLink> links)
+    private SocketLbHooks(SockLbProgram program, string cgroupRoot, List<CgroupLink> links, ILogger log)
     {
+        this.log = log;
         Program = program;
         CgroupRoot = cgroupRoot;
         this.links = links;
@@ -51,26 +55,26 @@ internal sealed class SocketLbHooks : IDisposable
     /// (logged: the node's XDP path serves on without them). Hooks an earlier agent left
     /// where none are wanted now are detached.
     /// </summary>
-    public static SocketLbHooks? Start(RunOptions options, XdpLbProgram xdp, XdpDataplane dataplane, Limits limits)
+    public static SocketLbHooks? Start(RunOptions options, XdpLbProgram xdp, XdpDataplane dataplane, Limits limits, ILogger log)
     {
         string linkDir = Path.Combine(options.BpfPinDir, LinkDirectory);
         string? root = options.CgroupRoot is Off ? null : Resolve(options.CgroupRoot ?? AutoRoot);
         if (root is null)
         {
-            DetachPinned(linkDir);
-            Log.Info("socket-level load balancing off: connections that start on the node or in its pods are not balanced",
+            DetachPinned(linkDir, log);
+            log.Info("socket-level load balancing off: connections that start on the node or in its pods are not balanced",
                 ("reason", options.CgroupRoot is Off ? "--cgroup-root none" : $"no cgroup v2 mounted at {AutoRoot} or {AutoRoot}/unified"));
             return null;
         }
         SockLbProgram program;
         try
         {
-            program = Load(xdp, limits, options.BpfPinDir);
+            program = Load(xdp, limits, options.BpfPinDir, log);
         }
         catch (BpfException e)
         {
-            DetachPinned(linkDir);
-            Unavailable(e);
+            DetachPinned(linkDir, log);
+            Unavailable(e, log);
             return null;
         }
         Directory.CreateDirectory(linkDir);
@@ -89,30 +93,30 @@ internal sealed class SocketLbHooks : IDisposable
             // Half the hooks would translate connects whose replies nothing turns back: none or all.
             foreach (var link in Enumerable.Reverse(links))
                 link.Detach();
-            DetachPinned(linkDir);
+            DetachPinned(linkDir, log);
             program.Dispose();
-            Unavailable(e);
+            Unavailable(e, log);
             return null;
         }
         foreach (var stale in Directory.GetFiles(linkDir).Where(f => !SockLbProgram.Hooks.Any(h => h.Program == Path.GetFileName(f))))
         {
             PinnedLink.Detach(stale);
-            Log.Info("socket hook detached: this build has no such hook", ("pin", stale));
+            log.Info("socket hook detached: this build has no such hook", ("pin", stale));
         }
         dataplane.BackendIdReused += id => program.BackendTraffic.Clear(id);
-        Log.Info("socket-level load balancing attached", ("cgroup", root), ("hooks", links.Count), ("adopted", adopted));
-        return new SocketLbHooks(program, root, links);
+        log.Info("socket-level load balancing attached", ("cgroup", root), ("hooks", links.Count), ("adopted", adopted));
+        return new SocketLbHooks(program, root, links, log);
     }
 
-    private static void Unavailable(Exception e) =>
-        Log.Warn("socket-level load balancing unavailable: connections that start on the node or in its pods are not balanced", ("error", e.Message));
+    private static void Unavailable(Exception e, ILogger log) =>
+        log.Warn("socket-level load balancing unavailable: connections that start on the node or in its pods are not balanced", ("error", e.Message));
 
     /// <summary>
     /// The hooks' object. Its pinned maps hold only what sockets remember (translations, the
     /// way back, counters): maps of another build are replaced, not refused as the XDP
     /// object's would be, at the price of those sockets' memory.
     /// </summary>
-    private static SockLbProgram Load(XdpLbProgram xdp, Limits limits, string pinDir)
+    private static SockLbProgram Load(XdpLbProgram xdp, Limits limits, string pinDir, ILogger log)
     {
         try
         {
@@ -120,7 +124,7 @@ internal sealed class SocketLbHooks : IDisposable
         }
         catch (PinnedMapsMismatchException e)
         {
-            Log.Warn("the socket hooks' pinned maps are another build's: replaced. Sockets connected before keep their backend " +
+            log.Warn("the socket hooks' pinned maps are another build's: replaced. Sockets connected before keep their backend " +
                 "but show it to getpeername, and their lc counts are not given back", ("error", e.InnerException?.Message));
             foreach (var name in SockLbProgram.PinnedMaps)
                 File.Delete(Path.Combine(pinDir, "maps", name));
@@ -129,14 +133,14 @@ internal sealed class SocketLbHooks : IDisposable
     }
 
     /// <summary>Removes hooks an earlier agent pinned: with --cgroup-root none, on the IPVS dataplane (the kernel balances local traffic there), and by cleanup.</summary>
-    public static void DetachPinned(string linkDir)
+    public static void DetachPinned(string linkDir, ILogger log)
     {
         if (!Directory.Exists(linkDir))
             return;
         foreach (var pin in Directory.GetFiles(linkDir))
         {
             PinnedLink.Detach(pin);
-            Log.Info("socket hook detached", ("pin", pin));
+            log.Info("socket hook detached", ("pin", pin));
         }
         Directory.Delete(linkDir);
     }
@@ -146,7 +150,7 @@ internal sealed class SocketLbHooks : IDisposable
     {
         foreach (var link in Enumerable.Reverse(links))
             link.Detach();
-        Log.Info("socket-level load balancing detached", ("cgroup", CgroupRoot));
+        log.Info("socket-level load balancing detached", ("cgroup", CgroupRoot));
     }
 
     public void Dispose()

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 using XdpLb.Bpf;
 using XdpLb.Core.Model;
 using XdpLb.Core.Reconcile;
@@ -5,7 +7,7 @@ using XdpLb.Core.Reconcile;
 namespace XdpLb.Agent;
 
 /// <summary>The XDP dataplane's part of the loop: state file, connection expiry, neighbours, VLAN devices.</summary>
-internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, string stateFile) : IDataplaneRuntime
+internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, string stateFile, ILogger log) : IDataplaneRuntime
 {
     public string Name => "xdp";
     public IDataplane Dataplane => dataplane;
@@ -21,7 +23,7 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
         }
         catch (FormatException e)
         {
-            Log.Error("VLAN devices not read; frames routed to one leave its parent untagged", ("error", e.Message));
+            log.Error("VLAN devices not read; frames routed to one leave its parent untagged", ("error", e.Message));
         }
     }
 
@@ -29,7 +31,7 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
     {
         if (changed)
             dataplane.ExportState().Save(stateFile);
-        NeighborPrimer.Prime(NeighborPrimer.BackendsToPrime(config));
+        NeighborPrimer.Prime(log, NeighborPrimer.BackendsToPrime(config));
     }
 
     public void Sweep(LbConfig config, int sweepNumber)
@@ -37,7 +39,7 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
         dataplane.Sweeper.Tick();
         // Every 10 s: neighbour entries go stale without traffic from the stack.
         if (sweepNumber % 10 == 0)
-            NeighborPrimer.Prime(NeighborPrimer.BackendsToPrime(config));
+            NeighborPrimer.Prime(log, NeighborPrimer.BackendsToPrime(config));
     }
 
     public long Connections(ServiceKey key, Backend backend)
@@ -46,14 +48,14 @@ internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, s
         return (long)conns.Active + conns.Inactive;
     }
 
-    public void LogStats()
+    public void LogStats(ILogger statsLog)
     {
         // The same reading `xdplb list --stats` shows; a service's figures are its backends' summed.
-        StatsLog.Write(XdpStatusReader.Services(program, dataplane, _ => new Core.Status.TrafficCounters()));
+        StatsLog.Write(statsLog, XdpStatusReader.Services(program, dataplane, _ => new Core.Status.TrafficCounters()));
         var fields = program.ReadCounters().Where(c => c.Value > 0)
             .Select(c => (Bpf.Btf.BtfNames.SnakeCase(c.Key.ToString()), (object?)c.Value)).ToArray();
-        Log.Info("data path counters", fields);
-        Log.Info("connection table events", program.ReadConntrackEvents()
+        statsLog.Info("data path counters", fields);
+        statsLog.Info("connection table events", program.ReadConntrackEvents()
             .Select(e => (Bpf.Btf.BtfNames.SnakeCase(e.Key.ToString()), (object?)e.Value)).ToArray());
     }
 }

@@ -1,5 +1,6 @@
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using XdpLb.Kubernetes.Translation;
 using XdpLb.Kubernetes.Watch;
 
@@ -28,7 +29,7 @@ public sealed class KubernetesSource : IDisposable
     private readonly List<DateTime> pendingTriggers = [];
     private readonly Action<string> changed;
 
-    public KubernetesSource(IKubernetes client, string nodeName, ISourceLog log, Action<string> changed)
+    public KubernetesSource(IKubernetes client, string nodeName, ILogger log, Action<string> changed)
     {
         NodeName = nodeName;
         this.changed = changed;

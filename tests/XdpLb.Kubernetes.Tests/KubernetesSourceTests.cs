@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using k8s;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
 using XdpLb.Core.Model;
 using XdpLb.FakeKubeApi;
 using XdpLb.Kubernetes.Watch;
@@ -164,10 +165,12 @@ public sealed class KubernetesSourceTests : IDisposable
 
     public void Dispose() => server.Dispose();
 
-    private sealed class RecordingLog : ISourceLog
+    private sealed class RecordingLog : ILogger
     {
         public ConcurrentQueue<string> Lines { get; } = new();
-        public void Info(string message, params (string Key, object? Value)[] fields) => Lines.Enqueue($"info {message} {string.Join(" ", fields.Select(f => $"{f.Key}={f.Value}"))}");
-        public void Warn(string message, params (string Key, object? Value)[] fields) => Lines.Enqueue($"warn {message} {string.Join(" ", fields.Select(f => $"{f.Key}={f.Value}"))}");
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Lines.Enqueue($"{logLevel} {formatter(state, exception)} {string.Join(" ", (state as IEnumerable<KeyValuePair<string, object?>> ?? []).Select(f => $"{f.Key}={f.Value}"))}");
     }
 }

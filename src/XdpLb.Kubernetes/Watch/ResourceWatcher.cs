@@ -1,6 +1,8 @@
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Microsoft.Extensions.Logging;
+using XdpLb.Core.Logging;
 
 namespace XdpLb.Kubernetes.Watch;
 
@@ -19,11 +21,11 @@ public sealed class ResourceWatcher<T> where T : class, IKubernetesObject<V1Obje
     private readonly ListCall list;
     private readonly WatchCall watch;
     private readonly ObjectStore<T> store;
-    private readonly ISourceLog log;
+    private readonly ILogger log;
     private readonly Backoff backoff;
     private readonly TaskCompletionSource synced = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ResourceWatcher(string resource, ListCall list, WatchCall watch, ObjectStore<T> store, ISourceLog log, Backoff? backoff = null)
+    public ResourceWatcher(string resource, ListCall list, WatchCall watch, ObjectStore<T> store, ILogger log, Backoff? backoff = null)
     {
         this.resource = resource;
         this.list = list;
