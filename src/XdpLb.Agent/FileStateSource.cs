@@ -9,7 +9,7 @@ internal sealed class FileStateSource(string path) : IDesiredStateSource
 
     public string Description => path;
 
-    public LbConfig Load(string dataplane) => RunCommand.ReadConfig(path, checkXdpSupport: dataplane == "xdp");
+    public LbConfig Load(string dataplane) => ConfigFile.Read(path, checkXdpSupport: dataplane == "xdp");
 
     public void Watch(Action changed) => watcher = new ConfigWatcher(path, changed);
 

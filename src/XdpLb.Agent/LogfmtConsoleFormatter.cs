@@ -64,6 +64,9 @@ internal static class AgentLogging
         // operator's to see; their per-request chatter is not.
         logging.AddFilter("Microsoft", LogLevel.Warning);
         logging.AddFilter("Grpc", LogLevel.Warning);
+        // The host logs a start that failed with the exception's stack, which Program then
+        // reports in its own words with the exit status; a background service that fails logs itself.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         logging.AddConsole(o =>
         {
             o.FormatterName = LogfmtConsoleFormatter.FormatterName;

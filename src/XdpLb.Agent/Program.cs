@@ -52,7 +52,7 @@ try
 {
     return args[0] switch
     {
-        "run" => RunCommand.Run(RunOptions.Parse(args[1..]), loggers),
+        "run" => await AgentApp.RunAsync(RunOptions.Parse(args[1..]), loggers),
         "list" => ListCommand.Run(args[1..]),
         "stats" => StatsCommand.Run(args[1..]),
         "cleanup" => CleanupCommand.Run(args[1..], loggers.CreateLogger("XdpLb.Agent.Cleanup")),
@@ -91,6 +91,12 @@ catch (XdpLb.Ipvs.Netlink.NetlinkException e)
 {
     log.Error("ipvs failure", ("error", e.Message));
     return 1;
+}
+catch (OperationCanceledException)
+{
+    // SIGTERM or SIGINT while starting (e.g. waiting for the cluster's first list): a stop, not a failure.
+    log.Info("stopped");
+    return 0;
 }
 catch (IOException e)
 {

@@ -13,17 +13,17 @@ namespace XdpLb.Agent;
 /// (SIGHUP, the file changing) are batched within minSyncPeriod, and a full resync every
 /// syncPeriod repairs drift. Every touch of the dataplane (sync, expiry sweep, the stats
 /// read at shutdown) runs under one lock, one at a time. What differs between XDP and IPVS
-/// is the runtime's.
+/// is the runtime's. The loop itself is <see cref="RunAsync"/>, run by <see cref="SyncLoopService"/>.
 /// </summary>
-internal sealed class RunningDataplane : IDisposable
+internal sealed class RunningDataplane
 {
     private readonly object gate = new();
     private readonly IDataplaneRuntime runtime;
     private readonly Reconciler reconciler;
     private readonly CompositeStateSource source;
-    private readonly AutoResetEvent wake = new(false);
-    private readonly Thread loop;
-    private volatile bool stopping;
+    // At most one wake-up pending: several requests before the loop looks are one reload.
+    // Never disposed: requests may come from watchers until they are gone, and it holds no handle.
+    private readonly SemaphoreSlim wake = new(0, 1);
     private volatile bool reloadRequested;
     private DateTime lastSync = DateTime.MinValue;
     private DateTime lastFullSync;
@@ -49,7 +49,6 @@ internal sealed class RunningDataplane : IDisposable
         Config = config;
         Sync(full: true);
         lastFullSync = DateTime.UtcNow;
-        loop = new Thread(Loop) { IsBackground = true, Name = "xdplb-sync" };
     }
 
     public LbConfig Config { get; private set; }
@@ -72,18 +71,23 @@ internal sealed class RunningDataplane : IDisposable
             read();
     }
 
-    public void Start() => loop.Start();
-
     /// <summary>Asks for the desired state to be read again; applied within minSyncPeriod of the last sync.</summary>
     public void RequestReload()
     {
         reloadRequested = true;
-        wake.Set();
+        try
+        {
+            wake.Release();
+        }
+        catch (SemaphoreFullException)
+        {
+        }
     }
 
-    private void Loop()
+    /// <summary>The sync loop, until <paramref name="stopping"/> is cancelled.</summary>
+    public async Task RunAsync(CancellationToken stopping)
     {
-        while (!stopping)
+        while (!stopping.IsCancellationRequested)
         {
             var sync = Config.Sync;
             var untilFull = lastFullSync + sync.SyncPeriod - DateTime.UtcNow;
@@ -91,9 +95,15 @@ internal sealed class RunningDataplane : IDisposable
             var sleep = untilFull > TimeSpan.Zero ? untilFull : TimeSpan.Zero;
             if (draining && sleep > DrainCheckPeriod)
                 sleep = DrainCheckPeriod;
-            bool woken = wake.WaitOne(sleep);
-            if (stopping)
+            bool woken;
+            try
+            {
+                woken = await wake.WaitAsync(sleep, stopping);
+            }
+            catch (OperationCanceledException)
+            {
                 return;
+            }
             // Draining backends are removed at the first sync that finds them without connections.
             if (!woken && draining && !reloadRequested)
                 Sync(full: false);
@@ -102,7 +112,16 @@ internal sealed class RunningDataplane : IDisposable
                 // Batching: several changes within minSyncPeriod make one sync.
                 var wait = lastSync + sync.MinSyncPeriod - DateTime.UtcNow;
                 if (wait > TimeSpan.Zero)
-                    Thread.Sleep(wait);
+                {
+                    try
+                    {
+                        await Task.Delay(wait, stopping);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
                 reloadRequested = false;
                 Reload();
             }
@@ -204,14 +223,5 @@ internal sealed class RunningDataplane : IDisposable
     {
         lock (gate)
             runtime.LogStats(log);
-    }
-
-    public void Dispose()
-    {
-        stopping = true;
-        wake.Set();
-        if (loop.IsAlive)
-            loop.Join();
-        wake.Dispose();
     }
 }

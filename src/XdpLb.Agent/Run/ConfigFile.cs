@@ -1,0 +1,48 @@
+using XdpLb.Bpf;
+using XdpLb.Core.Config;
+using XdpLb.Core.Model;
+
+namespace XdpLb.Agent;
+
+/// <summary>The YAML config file (--config): read and checked as a whole, every problem named.</summary>
+internal static class ConfigFile
+{
+    public static LbConfig Read(string path, bool checkXdpSupport = true)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(path, [$"cannot read the config file: {e.Message}"]);
+        }
+        var config = ConfigParser.Parse(text, path);
+        var unsupported = checkXdpSupport ? XdpDataplaneSupport.Unsupported(config) : [];
+        if (unsupported.Count > 0)
+            throw new ConfigException(path, unsupported);
+        return config;
+    }
+
+    /// <summary>
+    /// With --kubernetes, --config gives what Kubernetes does not: the map sizes (limits) and
+    /// masq's port range. Services come from the cluster, timeouts and sync periods from the
+    /// kube-proxy config: in this file they are an error rather than silently ignored.
+    /// </summary>
+    public static LbConfig ReadNodeConfig(string path)
+    {
+        var config = Read(path);
+        var defaults = new LbConfig();
+        var errors = new List<string>();
+        if (config.Services.Count > 0)
+            errors.Add("services: with --kubernetes the services come from the cluster; this file may hold limits and masq only");
+        if (config.Timeouts != defaults.Timeouts || config.Sync != defaults.Sync)
+            errors.Add("timeouts, sync: with --kubernetes they come from the kube-proxy config (--kube-proxy-config: ipvs.tcpTimeout, ipvs.syncPeriod, ...)");
+        if (config.ClusterCidrs.Count > 0)
+            errors.Add("clusterCidrs: with --kubernetes it is the kube-proxy config's clusterCIDR");
+        if (errors.Count > 0)
+            throw new ConfigException(path, errors);
+        return config;
+    }
+}
