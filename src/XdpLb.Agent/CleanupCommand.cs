@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using XdpLb.Core.Logging;
 using System.Net.Sockets;
@@ -15,43 +16,34 @@ namespace XdpLb.Agent;
 /// </summary>
 internal static class CleanupCommand
 {
-    public const string Usage =
-        "usage: xdplb cleanup [--bpf-pin-dir DIR] [--state-dir DIR] [--api-socket PATH]\n" +
-        "       xdplb cleanup --kube-proxy [--state-dir DIR]";
+    private static readonly Option<bool> KubeProxy = CommonOptions.Flag("--kube-proxy",
+        "remove what kube-proxy leaves behind instead: IPVS virtual servers (not xdplb's), kube-ipvs0, KUBE-* iptables chains " +
+        "and the jumps to them, KUBE-* ipsets, the nftables tables ip/ip6 kube-proxy");
+    private static readonly Option<string> BpfPinDir = CommonOptions.BpfPinDir();
+    private static readonly Option<string> StateDir = CommonOptions.StateDir();
+    private static readonly Option<string> ApiSocket = CommonOptions.ApiSocket("the agent's API socket: no cleanup while an agent answers there");
 
-    public static int Run(IReadOnlyList<string> args, ILogger log)
+    public static Command Create(ILoggerFactory loggers)
     {
-        bool kubeProxy = false;
-        string pinDir = RunOptions.DefaultBpfPinDir, stateDir = RunOptions.DefaultStateDir, apiSocket = RunOptions.DefaultApiSocket;
-        var given = new HashSet<string>();
-        var flags = new FlagReader(args, Usage);
-        while (flags.Next())
+        var command = new Command("cleanup",
+            "remove xdplb's state: detach the pinned XDP links and socket hooks, remove the pinned maps, the IPVS virtual servers " +
+            "xdplb owns, xdplb-ipvs0, table inet xdplb_ipvs, the state files; refused while an agent answers on the API socket")
         {
-            string flag = flags.Flag;
-            given.Add(flag);
-            switch (flag)
-            {
-                case "--kube-proxy":
-                    kubeProxy = true;
-                    break;
-                case "--bpf-pin-dir":
-                    pinDir = flags.Value();
-                    break;
-                case "--state-dir":
-                    stateDir = flags.Value();
-                    break;
-                case "--api-socket":
-                    apiSocket = flags.Value();
-                    break;
-                default:
-                    throw flags.Unknown();
-            }
-        }
+            KubeProxy, BpfPinDir, StateDir, ApiSocket,
+        };
+        command.SetAction(parse => Run(parse, loggers.CreateLogger(typeof(CleanupCommand))));
+        return command;
+    }
+
+    private static int Run(ParseResult parse, ILogger log)
+    {
+        bool kubeProxy = parse.GetValue(KubeProxy);
+        string pinDir = parse.GetRequiredValue(BpfPinDir), stateDir = parse.GetRequiredValue(StateDir), apiSocket = parse.GetRequiredValue(ApiSocket);
         stateDir = Path.GetFullPath(stateDir);
         if (kubeProxy)
         {
-            if (given.Overlaps(["--bpf-pin-dir", "--api-socket"]))
-                throw new UsageException($"--kube-proxy takes only --state-dir (whose IPVS virtual servers it spares)\n{Usage}");
+            if (new Option[] { BpfPinDir, ApiSocket }.Any(o => parse.GetResult(o) is { Implicit: false }))
+                throw new UsageException("--kube-proxy takes only --state-dir (whose IPVS virtual servers it spares)", showUsage: true);
             return CleanKubeProxy(stateDir, log);
         }
         apiSocket = Path.GetFullPath(apiSocket);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using XdpLb.Api.V1;
 using XdpLb.Core.Status;
 
@@ -11,43 +12,29 @@ namespace XdpLb.Agent;
 /// </summary>
 internal static class ListCommand
 {
-    public const string Usage = "usage: xdplb list [-n] [--stats|--rate] [-c] [--json] [--api-socket PATH]";
+    private static readonly Option<bool> Numeric = CommonOptions.Flag("-n", "numeric addresses and ports (always so; for ipvsadm's habit)", "-L", "-Ln");
+    private static readonly Option<bool> Stats = CommonOptions.Flag("--stats", "the counters, as ipvsadm --stats, and what the socket hooks gave each backend");
+    private static readonly Option<bool> Rate = CommonOptions.Flag("--rate", "the rates, as ipvsadm --rate");
+    private static readonly Option<bool> Connections = CommonOptions.Flag("-c", "the connections, as ipvsadm -Lnc", "--connection");
+    private static readonly Option<bool> Json = CommonOptions.Flag("--json", "the API's messages in protobuf's JSON mapping");
+    private static readonly Option<string> ApiSocket = CommonOptions.ApiSocket("the agent's API socket");
 
-    public static int Run(IReadOnlyList<string> args)
+    public static Command Create()
     {
-        bool stats = false, rate = false, connections = false, json = false;
-        string socket = RunOptions.DefaultApiSocket;
-        var flags = new FlagReader(args, Usage);
-        while (flags.Next())
+        var command = new Command("list", "the services and backends as `ipvsadm -Ln` shows them (-c: the connections)")
         {
-            switch (flags.Flag)
-            {
-                case "-n":
-                case "-L":
-                case "-Ln":
-                    break; // addresses are always numeric
-                case "--stats":
-                    stats = true;
-                    break;
-                case "--rate":
-                    rate = true;
-                    break;
-                case "-c":
-                case "--connection":
-                    connections = true;
-                    break;
-                case "--json":
-                    json = true;
-                    break;
-                case "--api-socket":
-                    socket = Path.GetFullPath(flags.Value());
-                    break;
-                default:
-                    throw flags.Unknown();
-            }
-        }
+            Numeric, Stats, Rate, Connections, Json, ApiSocket,
+        };
+        command.SetAction(Run);
+        return command;
+    }
+
+    private static int Run(ParseResult parse)
+    {
+        bool stats = parse.GetValue(Stats), rate = parse.GetValue(Rate), connections = parse.GetValue(Connections), json = parse.GetValue(Json);
+        string socket = Path.GetFullPath(parse.GetRequiredValue(ApiSocket));
         if (stats && rate)
-            throw new UsageException($"--stats and --rate cannot be combined (as with ipvsadm)\n{Usage}");
+            throw new UsageException("--stats and --rate cannot be combined (as with ipvsadm)", showUsage: true);
 
         if (connections)
         {

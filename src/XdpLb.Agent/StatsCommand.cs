@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using XdpLb.Api.V1;
@@ -11,34 +12,27 @@ namespace XdpLb.Agent;
 /// </summary>
 internal static class StatsCommand
 {
-    public const string Usage = "usage: xdplb stats [--service ADDR:PORT/PROTO] [--json] [--watch] [--api-socket PATH]";
-
-    public static int Run(IReadOnlyList<string> args)
+    private static readonly Option<string?> Service = new("--service")
     {
-        string? service = null;
-        bool json = false, watch = false;
-        string socket = RunOptions.DefaultApiSocket;
-        var flags = new FlagReader(args, Usage);
-        while (flags.Next())
-        {
-            switch (flags.Flag)
-            {
-                case "--service":
-                    service = flags.Value();
-                    break;
-                case "--json":
-                    json = true;
-                    break;
-                case "--watch":
-                    watch = true;
-                    break;
-                case "--api-socket":
-                    socket = Path.GetFullPath(flags.Value());
-                    break;
-                default:
-                    throw flags.Unknown();
-            }
-        }
+        HelpName = "ADDR:PORT/PROTO",
+        Description = "one service only",
+    };
+    private static readonly Option<bool> Json = CommonOptions.Flag("--json", "the API's message in protobuf's JSON mapping");
+    private static readonly Option<bool> Watch = CommonOptions.Flag("--watch", "redraw every second");
+    private static readonly Option<string> ApiSocket = CommonOptions.ApiSocket("the agent's API socket");
+
+    public static Command Create()
+    {
+        var command = new Command("stats", "per-backend counters and rates, and drops by reason") { Service, Json, Watch, ApiSocket };
+        command.SetAction(Run);
+        return command;
+    }
+
+    private static int Run(ParseResult parse)
+    {
+        string? service = parse.GetValue(Service);
+        bool json = parse.GetValue(Json), watch = parse.GetValue(Watch);
+        string socket = Path.GetFullPath(parse.GetRequiredValue(ApiSocket));
         var request = new GetStatsRequest { Service = service ?? "" };
         if (!watch)
         {

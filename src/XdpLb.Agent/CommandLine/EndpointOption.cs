@@ -1,0 +1,30 @@
+using System.CommandLine;
+using System.Net;
+
+namespace XdpLb.Agent;
+
+/// <summary>The flags that take ADDR:PORT, parsed one way: an address and a port other than 0.</summary>
+internal static class EndpointOption
+{
+    public static Option<IPEndPoint?> Create(string name, string description, string example, string? defaultValue = null)
+    {
+        var option = new Option<IPEndPoint?>(name)
+        {
+            Description = description,
+            HelpName = "ADDR:PORT",
+            CustomParser = result =>
+            {
+                if (result.Tokens.Count == 0)
+                    return defaultValue is null ? null : IPEndPoint.Parse(defaultValue);
+                string text = result.Tokens[0].Value;
+                if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0)
+                    return endpoint;
+                result.AddError($"{name} \"{text}\" is not ADDR:PORT (e.g. {example})");
+                return null;
+            },
+        };
+        if (defaultValue is not null)
+            option.DefaultValueFactory = _ => IPEndPoint.Parse(defaultValue);
+        return option;
+    }
+}
