@@ -30,7 +30,7 @@ public sealed unsafe class BpfMap<TKey, TValue>
     {
         fixed (TKey* k = &key)
         fixed (TValue* v = &value)
-            BpfException.Check(LibBpf.MapUpdateElem(Fd.Fd, k, v, (ulong)flags), $"updating map {Name}");
+            BpfException.Check(LibBpf.MapUpdateElem(Fd, k, v, (ulong)flags), $"updating map {Name}");
     }
 
     /// <summary>Update that reports EEXIST (NoExist) or ENOENT (Exist) as false instead of throwing.</summary>
@@ -39,7 +39,7 @@ public sealed unsafe class BpfMap<TKey, TValue>
         int rc;
         fixed (TKey* k = &key)
         fixed (TValue* v = &value)
-            rc = LibBpf.MapUpdateElem(Fd.Fd, k, v, (ulong)flags);
+            rc = LibBpf.MapUpdateElem(Fd, k, v, (ulong)flags);
         if (rc is -17 or -2)
             return false;
         BpfException.Check(rc, $"updating map {Name}");
@@ -57,7 +57,7 @@ public sealed unsafe class BpfMap<TKey, TValue>
         var opts = new BpfMapBatchOpts { Size = (nuint)sizeof(BpfMapBatchOpts) };
         fixed (TKey* k = keys)
         fixed (TValue* v = values)
-            BpfException.Check(LibBpf.MapUpdateBatch(Fd.Fd, k, v, &count, &opts), $"updating map {Name} in a batch of {keys.Length}");
+            BpfException.Check(LibBpf.MapUpdateBatch(Fd, k, v, &count, &opts), $"updating map {Name} in a batch of {keys.Length}");
     }
 
     public bool TryLookup(in TKey key, out TValue value)
@@ -65,7 +65,7 @@ public sealed unsafe class BpfMap<TKey, TValue>
         TValue result;
         int rc;
         fixed (TKey* k = &key)
-            rc = LibBpf.MapLookupElem(Fd.Fd, k, &result);
+            rc = LibBpf.MapLookupElem(Fd, k, &result);
         if (rc == -ENOENT)
         {
             value = default;
@@ -81,7 +81,7 @@ public sealed unsafe class BpfMap<TKey, TValue>
     {
         int rc;
         fixed (TKey* k = &key)
-            rc = LibBpf.MapDeleteElem(Fd.Fd, k);
+            rc = LibBpf.MapDeleteElem(Fd, k);
         if (rc == -ENOENT)
             return false;
         BpfException.Check(rc, $"deleting from map {Name}");
@@ -108,7 +108,7 @@ public sealed unsafe class BpfMap<TKey, TValue>
             int rc;
             fixed (TKey* k = keys)
             fixed (TValue* v = values)
-                rc = LibBpf.MapLookupBatch(Fd.Fd, first ? null : &inBatch, &outBatch, k, v, &count, &opts);
+                rc = LibBpf.MapLookupBatch(Fd, first ? null : &inBatch, &outBatch, k, v, &count, &opts);
             if (rc < 0 && rc != -ENOENT)
                 BpfException.Check(rc, $"reading map {Name} in batches");
             if (count > 0)
@@ -159,7 +159,7 @@ public sealed unsafe class BpfMap<TKey, TValue>
         bool first = true;
         while (true)
         {
-            int rc = first ? LibBpf.MapGetNextKey(Fd.Fd, null, &next) : LibBpf.MapGetNextKey(Fd.Fd, &current, &next);
+            int rc = first ? LibBpf.MapGetNextKey(Fd, null, &next) : LibBpf.MapGetNextKey(Fd, &current, &next);
             if (rc == -ENOENT)
                 return keys;
             BpfException.Check(rc, $"iterating map {Name}");

@@ -195,7 +195,7 @@ public sealed unsafe class BpfObject : IDisposable
         var info = MapInfo(name);
         BtfLayout.Verify(this, name, info.Map, keyType, valueType);
         if (adopted.Contains(name))
-            BtfLayout.VerifyKernelMap(info.Fd.Fd, name, keyType, valueType);
+            BtfLayout.VerifyKernelMap(info.Fd, name, keyType, valueType);
         return info;
     }
 

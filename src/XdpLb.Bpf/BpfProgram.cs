@@ -46,7 +46,7 @@ public sealed unsafe class BpfProgram
                 ContextSizeIn = (uint)sizeof(TContext),
             };
             GC.KeepAlive(owner);
-            BpfException.Check(LibBpf.ProgTestRunOpts(Fd.Fd, &opts), $"BPF_PROG_RUN of {Name}");
+            BpfException.Check(LibBpf.ProgTestRunOpts(Fd, &opts), $"BPF_PROG_RUN of {Name}");
             return (int)opts.ReturnValue;
         }
     }
@@ -72,7 +72,7 @@ public sealed unsafe class BpfProgram
                 Repeat = repeat,
             };
             GC.KeepAlive(owner);
-            BpfException.Check(LibBpf.ProgTestRunOpts(Fd.Fd, &opts), $"BPF_PROG_TEST_RUN of {Name}");
+            BpfException.Check(LibBpf.ProgTestRunOpts(Fd, &opts), $"BPF_PROG_TEST_RUN of {Name}");
             return new TestRunResult((XdpAction)opts.ReturnValue, output.AsSpan(0, (int)opts.DataSizeOut).ToArray(), opts.Duration);
         }
     }

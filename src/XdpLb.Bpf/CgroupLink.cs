@@ -42,14 +42,17 @@ public sealed unsafe class CgroupLink : IDisposable
         if (File.Exists(pinPath))
         {
             int fd = LibBpf.ObjGet(pinPath);
-            if (fd >= 0 && AttachedTo(fd) == (cgroupId, attachType) && LibBpf.LinkUpdate(fd, program.Fd.Fd, IntPtr.Zero) == 0)
+            if (fd >= 0)
             {
-                adopted = true;
-                return new CgroupLink(new BpfFdHandle(fd, ownsHandle: true), program.Name, pinPath);
+                var pinned = new BpfFdHandle(fd, ownsHandle: true);
+                if (AttachedTo(pinned) == (cgroupId, attachType) && LibBpf.LinkUpdate(pinned, program.Fd, IntPtr.Zero) == 0)
+                {
+                    adopted = true;
+                    return new CgroupLink(pinned, program.Name, pinPath);
+                }
+                pinned.Dispose();
             }
             // Another cgroup or hook (or no link): that one goes, this one is attached anew.
-            if (fd >= 0)
-                Tmds.Linux.LibC.close(fd);
             PinnedLink.Detach(pinPath);
         }
         // Tmds.LibC's flags: O_DIRECTORY's value differs between architectures.
@@ -59,14 +62,14 @@ public sealed unsafe class CgroupLink : IDisposable
         try
         {
             var opts = new BpfLinkCreateOpts { Size = (nuint)sizeof(BpfLinkCreateOpts) };
-            int linkFd = LibBpf.LinkCreate(program.Fd.Fd, cgroupFd, attachType, &opts);
+            int linkFd = LibBpf.LinkCreate(program.Fd, cgroupFd, attachType, &opts);
             if (linkFd < 0)
                 throw new BpfException($"attaching {program.Name} to cgroup {cgroupDirectory}", -linkFd, LibBpfLog.Drain());
             var handle = new BpfFdHandle(linkFd, ownsHandle: true);
-            int pinned = LibBpf.ObjPin(linkFd, pinPath);
+            int pinned = LibBpf.ObjPin(handle, pinPath);
             if (pinned != 0)
             {
-                LibBpf.LinkDetach(linkFd);
+                LibBpf.LinkDetach(handle);
                 handle.Dispose();
                 BpfException.Check(pinned, $"pinning the cgroup link of {program.Name} at {pinPath}");
             }
@@ -79,13 +82,13 @@ public sealed unsafe class CgroupLink : IDisposable
     }
 
     // struct bpf_link_info: type, id, prog_id, then (8-aligned) cgroup.cgroup_id, cgroup.attach_type.
-    private static (ulong CgroupId, uint AttachType)? AttachedTo(int linkFd)
+    private static (ulong CgroupId, uint AttachType)? AttachedTo(BpfFdHandle link)
     {
         byte* info = stackalloc byte[128];
         new Span<byte>(info, 128).Clear();
         uint length = 128;
         const uint BpfLinkTypeCgroup = 3;
-        if (LibBpf.ObjGetInfoByFd(linkFd, info, &length) != 0 || *(uint*)info != BpfLinkTypeCgroup)
+        if (LibBpf.ObjGetInfoByFd(link, info, &length) != 0 || *(uint*)info != BpfLinkTypeCgroup)
             return null;
         return (*(ulong*)(info + 16), *(uint*)(info + 24));
     }
@@ -94,7 +97,7 @@ public sealed unsafe class CgroupLink : IDisposable
     public void Detach()
     {
         File.Delete(PinPath);
-        LibBpf.LinkDetach(link.Fd);
+        LibBpf.LinkDetach(link);
         link.Dispose();
     }
 

@@ -103,7 +103,7 @@ public sealed class LegacyConntrack : IDisposable
         var handle = new BpfFdHandle(fd, ownsHandle: true);
         try
         {
-            BtfLayout.VerifyKernelMap(fd, name, typeof(TKey), typeof(TValue));
+            BtfLayout.VerifyKernelMap(handle, name, typeof(TKey), typeof(TValue));
         }
         catch (BtfLayoutException)
         {
@@ -112,16 +112,16 @@ public sealed class LegacyConntrack : IDisposable
         }
         Directory.CreateDirectory(Path.Combine(maps, AsideDirectory));
         File.Move(path, Aside(maps, name), overwrite: true);
-        return new BpfMap<TKey, TValue>($"{name} (previous layout)", handle, MaxEntriesOf(fd));
+        return new BpfMap<TKey, TValue>($"{name} (previous layout)", handle, MaxEntriesOf(handle));
     }
 
     private static string Aside(string maps, string name) => Path.Combine(maps, AsideDirectory, name);
 
-    private static unsafe uint MaxEntriesOf(int fd)
+    private static unsafe uint MaxEntriesOf(BpfFdHandle map)
     {
         var info = default(BpfMapInfo);
         uint length = (uint)sizeof(BpfMapInfo);
-        BpfException.Check(LibBpf.ObjGetInfoByFd(fd, &info, &length), "reading the info of a pinned map");
+        BpfException.Check(LibBpf.ObjGetInfoByFd(map, &info, &length), "reading the info of a pinned map");
         return info.MaxEntries;
     }
 

@@ -21,7 +21,7 @@ public sealed unsafe class MmapArrayMap<TValue> : IDisposable where TValue : unm
         Name = name;
         MaxEntries = maxEntries;
         length = (nuint)((long)Stride * maxEntries + Environment.SystemPageSize - 1) & ~(nuint)(Environment.SystemPageSize - 1);
-        memory = Libc.Mmap(IntPtr.Zero, length, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, fd.Fd, 0);
+        memory = Libc.Mmap(IntPtr.Zero, length, Libc.ProtRead | Libc.ProtWrite, Libc.MapShared, fd, 0);
         if (memory == new IntPtr(-1))
             throw new BpfException($"mmap of map {name} (it must be created with BPF_F_MMAPABLE)", Marshal.GetLastPInvokeError());
     }

@@ -28,7 +28,7 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
         byte[] buffer = new byte[stride * cpus];
         fixed (byte* b = buffer)
         {
-            BpfException.Check(LibBpf.MapLookupElem(Fd.Fd, &index, b), $"looking up index {index} of map {Name}");
+            BpfException.Check(LibBpf.MapLookupElem(Fd, &index, b), $"looking up index {index} of map {Name}");
             var values = new TValue[cpus];
             for (int cpu = 0; cpu < cpus; cpu++)
                 values[cpu] = Unsafe.Read<TValue>(b + cpu * stride);
@@ -62,7 +62,7 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
             int rc;
             fixed (uint* k = keys)
             fixed (byte* v = buffer)
-                rc = LibBpf.MapLookupBatch(Fd.Fd, first ? null : &inBatch, &outBatch, k, v, &n, &opts);
+                rc = LibBpf.MapLookupBatch(Fd, first ? null : &inBatch, &outBatch, k, v, &n, &opts);
             if (rc < 0 && rc != -2 /* ENOENT: the end */)
                 BpfException.Check(rc, $"reading map {Name} in batches");
             fixed (byte* v = buffer)
@@ -94,7 +94,7 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
         {
             for (int cpu = 0; cpu < cpus; cpu++)
                 Unsafe.Write(b + cpu * stride, perCpu[cpu]);
-            BpfException.Check(LibBpf.MapUpdateElem(Fd.Fd, &index, b, 0), $"writing index {index} of map {Name}");
+            BpfException.Check(LibBpf.MapUpdateElem(Fd, &index, b, 0), $"writing index {index} of map {Name}");
         }
     }
 
@@ -102,6 +102,6 @@ public sealed unsafe class PerCpuArrayMap<TValue> where TValue : unmanaged
     {
         byte[] buffer = new byte[stride * cpus];
         fixed (byte* b = buffer)
-            BpfException.Check(LibBpf.MapUpdateElem(Fd.Fd, &index, b, 0), $"clearing index {index} of map {Name}");
+            BpfException.Check(LibBpf.MapUpdateElem(Fd, &index, b, 0), $"clearing index {index} of map {Name}");
     }
 }

@@ -17,8 +17,8 @@ public static class PinnedLink
         File.Delete(pinPath);
         if (fd < 0)
             return; // not a pinned object any more: nothing attached through it
+        using var link = new BpfFdHandle(fd, ownsHandle: true);
         // Fails when the link's interface is gone, which detached it already.
-        LibBpf.LinkDetach(fd);
-        Tmds.Linux.LibC.close(fd);
+        LibBpf.LinkDetach(link);
     }
 }

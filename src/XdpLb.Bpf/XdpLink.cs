@@ -53,18 +53,21 @@ public sealed unsafe class XdpLink : IDisposable
         if (File.Exists(pinPath))
         {
             int fd = LibBpf.ObjGet(pinPath);
-            if (fd >= 0 && LibBpf.LinkUpdate(fd, program.Fd.Fd, IntPtr.Zero) == 0)
+            if (fd >= 0)
             {
-                adopted = true;
-                return new XdpLink(new BpfFdHandle(fd, ownsHandle: true), interfaceName, ifindex, null, pinPath);
+                var pinned = new BpfFdHandle(fd, ownsHandle: true);
+                if (LibBpf.LinkUpdate(pinned, program.Fd, IntPtr.Zero) == 0)
+                {
+                    adopted = true;
+                    return new XdpLink(pinned, interfaceName, ifindex, null, pinPath);
+                }
+                pinned.Dispose();
             }
             // The interface it was attached to is gone (or it is no link): start over.
-            if (fd >= 0)
-                Tmds.Linux.LibC.close(fd);
             File.Delete(pinPath);
         }
         var link = Attach(program, interfaceName, mode);
-        BpfException.Check(LibBpf.ObjPin(link.link.Fd, pinPath), $"pinning the XDP link of {interfaceName} at {pinPath}");
+        BpfException.Check(LibBpf.ObjPin(link.link, pinPath), $"pinning the XDP link of {interfaceName} at {pinPath}");
         return new XdpLink(link.link, interfaceName, link.Ifindex, mode, pinPath);
     }
 
@@ -84,7 +87,7 @@ public sealed unsafe class XdpLink : IDisposable
             Size = (nuint)sizeof(BpfLinkCreateOpts),
             Flags = mode == XdpMode.Native ? XdpFlagsDrvMode : XdpFlagsSkbMode,
         };
-        int fd = LibBpf.LinkCreate(program.Fd.Fd, ifindex, BpfXdp, &opts);
+        int fd = LibBpf.LinkCreate(program.Fd, ifindex, BpfXdp, &opts);
         if (fd < 0)
         {
             string what = $"attaching XDP program {program.Name} to {interfaceName} in {mode.ToString().ToLowerInvariant()} mode";

@@ -22,11 +22,11 @@ internal static unsafe class BtfLayout
     /// Checks a map as the kernel holds it (e.g. pinned by an earlier version of the agent)
     /// against the C# structs, through the BTF the map was created with.
     /// </summary>
-    internal static void VerifyKernelMap(int mapFd, string mapName, Type keyType, Type valueType)
+    internal static void VerifyKernelMap(BpfFdHandle map, string mapName, Type keyType, Type valueType)
     {
         var info = default(BpfMapInfo);
         uint length = (uint)sizeof(BpfMapInfo);
-        BpfException.Check(LibBpf.ObjGetInfoByFd(mapFd, &info, &length), $"reading the info of map {mapName}");
+        BpfException.Check(LibBpf.ObjGetInfoByFd(map, &info, &length), $"reading the info of map {mapName}");
         if (info.BtfId == 0)
             throw new BtfLayoutException($"map '{mapName}' in the kernel has no BTF: it was not created by xdplb");
         IntPtr btf = LibBpf.BtfLoadFromKernelById(info.BtfId);

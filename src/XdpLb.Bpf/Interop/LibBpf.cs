@@ -4,7 +4,9 @@ namespace XdpLb.Bpf.Interop;
 
 /// <summary>
 /// The subset of libbpf.so.1 (libbpf 1.x) the agent uses. Since 1.0, libbpf returns
-/// -errno from int functions and sets errno for functions that return pointers.
+/// -errno from int functions and sets errno for functions that return pointers. File
+/// descriptors the agent owns go in as <see cref="BpfFdHandle"/> (see <see cref="BpfFdMarshaller"/>);
+/// those libbpf owns (bpf_map__fd) and those it returns stay plain ints.
 /// </summary>
 internal static unsafe partial class LibBpf
 {
@@ -65,40 +67,40 @@ internal static unsafe partial class LibBpf
     internal static partial int BtfFindByNameKind(IntPtr btf, string name, uint kind);
 
     [LibraryImport(Library, EntryPoint = "bpf_map_update_elem")]
-    internal static partial int MapUpdateElem(int fd, void* key, void* value, ulong flags);
+    internal static partial int MapUpdateElem(BpfFdHandle map, void* key, void* value, ulong flags);
 
     [LibraryImport(Library, EntryPoint = "bpf_map_lookup_elem")]
-    internal static partial int MapLookupElem(int fd, void* key, void* value);
+    internal static partial int MapLookupElem(BpfFdHandle map, void* key, void* value);
 
     [LibraryImport(Library, EntryPoint = "bpf_map_delete_elem")]
-    internal static partial int MapDeleteElem(int fd, void* key);
+    internal static partial int MapDeleteElem(BpfFdHandle map, void* key);
 
     [LibraryImport(Library, EntryPoint = "bpf_map_update_batch")]
-    internal static partial int MapUpdateBatch(int fd, void* keys, void* values, uint* count, BpfMapBatchOpts* opts);
+    internal static partial int MapUpdateBatch(BpfFdHandle map, void* keys, void* values, uint* count, BpfMapBatchOpts* opts);
 
     [LibraryImport(Library, EntryPoint = "bpf_map_lookup_batch")]
-    internal static partial int MapLookupBatch(int fd, void* inBatch, void* outBatch, void* keys, void* values, uint* count, BpfMapBatchOpts* opts);
+    internal static partial int MapLookupBatch(BpfFdHandle map, void* inBatch, void* outBatch, void* keys, void* values, uint* count, BpfMapBatchOpts* opts);
 
     [LibraryImport(Library, EntryPoint = "bpf_map_get_next_key")]
-    internal static partial int MapGetNextKey(int fd, void* key, void* nextKey);
+    internal static partial int MapGetNextKey(BpfFdHandle map, void* key, void* nextKey);
 
     [LibraryImport(Library, EntryPoint = "bpf_link_create")]
-    internal static partial int LinkCreate(int progFd, int targetFd, uint attachType, BpfLinkCreateOpts* opts);
+    internal static partial int LinkCreate(BpfFdHandle program, int target, uint attachType, BpfLinkCreateOpts* opts);
 
     [LibraryImport(Library, EntryPoint = "bpf_prog_test_run_opts")]
-    internal static partial int ProgTestRunOpts(int progFd, BpfTestRunOpts* opts);
+    internal static partial int ProgTestRunOpts(BpfFdHandle program, BpfTestRunOpts* opts);
 
     [LibraryImport(Library, EntryPoint = "bpf_map__set_pin_path", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int MapSetPinPath(IntPtr map, string path);
 
     [LibraryImport(Library, EntryPoint = "bpf_obj_pin", StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int ObjPin(int fd, string path);
+    internal static partial int ObjPin(BpfFdHandle handle, string path);
 
     [LibraryImport(Library, EntryPoint = "bpf_obj_get", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int ObjGet(string path);
 
     [LibraryImport(Library, EntryPoint = "bpf_link_update")]
-    internal static partial int LinkUpdate(int linkFd, int newProgFd, IntPtr opts);
+    internal static partial int LinkUpdate(BpfFdHandle link, BpfFdHandle newProgram, IntPtr opts);
 
     [LibraryImport(Library, EntryPoint = "bpf_object__next_map")]
     internal static partial IntPtr ObjectNextMap(BpfObjectHandle obj, IntPtr previous);
@@ -114,10 +116,10 @@ internal static unsafe partial class LibBpf
     internal static partial int MapReuseFd(IntPtr map, int fd);
 
     [LibraryImport(Library, EntryPoint = "bpf_link_detach")]
-    internal static partial int LinkDetach(int linkFd);
+    internal static partial int LinkDetach(BpfFdHandle link);
 
     [LibraryImport(Library, EntryPoint = "bpf_obj_get_info_by_fd")]
-    internal static partial int ObjGetInfoByFd(int fd, void* info, uint* infoLength);
+    internal static partial int ObjGetInfoByFd(BpfFdHandle handle, void* info, uint* infoLength);
 
     [LibraryImport(Library, EntryPoint = "btf__load_from_kernel_by_id", SetLastError = true)]
     internal static partial IntPtr BtfLoadFromKernelById(uint id);

@@ -47,7 +47,7 @@ internal static unsafe partial class Libc
     internal static partial int VsnPrintf(byte* buffer, nuint size, byte* format, IntPtr args);
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    internal static partial IntPtr Mmap(IntPtr address, nuint length, int protection, int flags, int fd, long offset);
+    internal static partial IntPtr Mmap(IntPtr address, nuint length, int protection, int flags, BpfFdHandle fd, long offset);
 
     [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
     internal static partial int Munmap(IntPtr address, nuint length);
