@@ -32,7 +32,7 @@ internal static class CleanupCommand
             KubeProxy, BpfPinDir, StateDir, ApiSocket,
         };
         command.SetAction(parse => Run(parse, loggers.CreateLogger(typeof(CleanupCommand))));
-        return command;
+        return CommonOptions.LastValueWins(command);
     }
 
     private static int Run(ParseResult parse, ILogger log)

@@ -26,7 +26,7 @@ internal static class ListCommand
             Numeric, Stats, Rate, Connections, Json, ApiSocket,
         };
         command.SetAction(Run);
-        return command;
+        return CommonOptions.LastValueWins(command);
     }
 
     private static int Run(ParseResult parse)

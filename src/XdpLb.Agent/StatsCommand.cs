@@ -25,7 +25,7 @@ internal static class StatsCommand
     {
         var command = new Command("stats", "per-backend counters and rates, and drops by reason") { Service, Json, Watch, ApiSocket };
         command.SetAction(Run);
-        return command;
+        return CommonOptions.LastValueWins(command);
     }
 
     private static int Run(ParseResult parse)

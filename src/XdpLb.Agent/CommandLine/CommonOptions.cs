@@ -32,4 +32,21 @@ internal static class CommonOptions
         Description = description,
         Arity = ArgumentArity.Zero,
     };
+
+    /// <summary>
+    /// A flag given twice takes its last value, as it always has: a wrapper can pass a default
+    /// that the flags after it override. Lists (--interface) and flags without a value stay as they are.
+    /// </summary>
+    public static T LastValueWins<T>(T command) where T : Command
+    {
+        foreach (var option in command.Options)
+        {
+            if (option.ValueType == typeof(bool) || option.ValueType.IsArray)
+                continue;
+            option.Arity = ArgumentArity.OneOrMore;
+            if (option is Option<string> text && text.CustomParser is null)
+                text.CustomParser = r => r.Tokens.Count > 0 ? r.Tokens[^1].Value : text.DefaultValueFactory?.Invoke(r);
+        }
+        return command;
+    }
 }

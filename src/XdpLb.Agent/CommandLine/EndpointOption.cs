@@ -16,11 +16,17 @@ internal static class EndpointOption
             {
                 if (result.Tokens.Count == 0)
                     return defaultValue is null ? null : IPEndPoint.Parse(defaultValue);
-                string text = result.Tokens[0].Value;
-                if (IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port != 0)
-                    return endpoint;
-                result.AddError($"{name} \"{text}\" is not ADDR:PORT (e.g. {example})");
-                return null;
+                // Each value is checked; given twice, the last counts.
+                IPEndPoint? last = null;
+                foreach (var token in result.Tokens)
+                {
+                    if (!IPEndPoint.TryParse(token.Value, out last) || last.Port == 0)
+                    {
+                        result.AddError($"{name} \"{token.Value}\" is not ADDR:PORT (e.g. {example})");
+                        return null;
+                    }
+                }
+                return last;
             },
         };
         if (defaultValue is not null)

@@ -23,17 +23,22 @@ internal static class RunCommandLine
         Description = "auto: native XDP, else generic per interface, else the kernel's IPVS where XDP cannot run (default: auto)",
         CustomParser = result =>
         {
-            string choice = result.Tokens.Count > 0 ? result.Tokens[0].Value : "auto";
-            switch (choice)
+            // Each value is checked; given twice, the last counts.
+            var choice = DataplaneChoice.Auto;
+            foreach (var token in result.Tokens)
             {
-                case "auto": return DataplaneChoice.Auto;
-                case "xdp": return DataplaneChoice.Xdp;
-                case "xdp-generic": return DataplaneChoice.XdpGeneric;
-                case "ipvs": return DataplaneChoice.Ipvs;
-                default:
-                    result.AddError($"--dataplane \"{choice}\" is not one of auto, xdp, xdp-generic, ipvs");
-                    return DataplaneChoice.Auto;
+                switch (token.Value)
+                {
+                    case "auto": choice = DataplaneChoice.Auto; break;
+                    case "xdp": choice = DataplaneChoice.Xdp; break;
+                    case "xdp-generic": choice = DataplaneChoice.XdpGeneric; break;
+                    case "ipvs": choice = DataplaneChoice.Ipvs; break;
+                    default:
+                        result.AddError($"--dataplane \"{token.Value}\" is not one of auto, xdp, xdp-generic, ipvs");
+                        return DataplaneChoice.Auto;
+                }
             }
+            return choice;
         },
     };
     private static readonly Option<string> BpfPinDir = CommonOptions.BpfPinDir();
@@ -91,7 +96,7 @@ internal static class RunCommandLine
             ApiListen, ApiCert, ApiKey, ApiClientCa, InsecureApi, CgroupRoot,
         };
         command.SetAction((parse, _) => AgentApp.RunAsync(Bind(parse), loggers));
-        return command;
+        return CommonOptions.LastValueWins(command);
     }
 
     /// <summary>The flags as options, after the checks no single flag can make.</summary>
