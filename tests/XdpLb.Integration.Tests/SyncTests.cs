@@ -56,6 +56,20 @@ public sealed class SyncTests : IDisposable
     }
 
     [Fact]
+    public void AnEmptiedFileIsRefusedAndTheServicesStay()
+    {
+        // What an editor or File.WriteAllText leaves for a moment when rewriting in place.
+        File.WriteAllText(configFile, Config("{minSyncPeriod: 100ms}", 2));
+        using var agent = AgentProcess.Start(topology.Lb, topology.AgentArgs(configFile));
+
+        File.WriteAllText(configFile, "");
+        WaitFor(agent, "config reload refused");
+
+        Assert.Contains("the config file is empty", agent.Log);
+        Assert.Equal(["b1", "b2"], Enumerable.Range(0, 2).Select(_ => Get()).Order());
+    }
+
+    [Fact]
     public void AMapEntryChangedBehindTheAgentsBackIsRepaired()
     {
         File.WriteAllText(configFile, Config("{syncPeriod: 2s}", 3));

@@ -18,6 +18,10 @@ internal static class ConfigFile
         {
             throw new ConfigException(path, [$"cannot read the config file: {e.Message}"]);
         }
+        // A file rewritten in place is empty for a moment; taking that moment as "no services"
+        // would drop every service until the next write. An empty file is therefore an error.
+        if (string.IsNullOrWhiteSpace(text))
+            throw new ConfigException(path, ["the config file is empty (to serve no services, write `services: []`)"]);
         var config = ConfigParser.Parse(text, path);
         var unsupported = checkXdpSupport ? XdpDataplaneSupport.Unsupported(config) : [];
         if (unsupported.Count > 0)
