@@ -11,8 +11,6 @@
 #include "flow.h"
 #include "sweep_index.h"
 
-#define SVC_F_PERSISTENT 0x01
-
 struct affinity_key {
 	struct lb_addr client;
 	struct lb_addr vip;

@@ -8,6 +8,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
+#include "consts.h"
+
 #define AF_INET  2
 #define AF_INET6 10
 
@@ -41,24 +43,3 @@ static __always_inline int lb_addr_equal(const struct lb_addr *a, const struct l
 	return ((a->words[0] ^ b->words[0]) | (a->words[1] ^ b->words[1]) | (a->words[2] ^ b->words[2]) |
 		(a->words[3] ^ b->words[3])) == 0;
 }
-
-/* The order of XdpLb.Core.Model.Scheduler. */
-enum lb_scheduler {
-	SCHED_RR = 0,
-	SCHED_WRR,
-	SCHED_LC,
-	SCHED_WLC,
-	SCHED_SH,
-	SCHED_DH,
-	SCHED_SED,
-	SCHED_NQ,
-	SCHED_MH,
-};
-
-/* IPVS service flags (uapi ip_vs.h): SCHED1 is sh-/mh-fallback, SCHED2 sh-/mh-port. */
-#define SVC_F_SCHED_FALLBACK 0x08
-#define SVC_F_SCHED_PORT     0x10
-/* xdplb's own: forwarding "dr" (IPVS's Route), MAC rewrite only. */
-#define SVC_F_DIRECT         0x40
-/* xdplb's own: forwarding "tun" (IPVS's Tunnel), encapsulated to the backend. */
-#define SVC_F_TUNNEL         0x20

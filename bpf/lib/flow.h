@@ -15,21 +15,6 @@ struct flow_key {
 	__u16 reserved;
 };
 
-/* Direct routing: the packet keeps its addresses and goes to the backend's MAC; replies
- * bypass the balancer, so there is no reply entry and IPVS's INPUT_ONLY state table applies. */
-#define FLOW_F_DIRECT 0x01
-/* Tunnelled (also FLOW_F_DIRECT: no reply entry, INPUT_ONLY): encapsulated to the backend. */
-#define FLOW_F_TUNNEL 0x02
-/* Masqueraded: the other endpoint is rewritten too (masq_addr/masq_port), so that the
- * backend answers the node rather than the client. */
-#define FLOW_F_MASQ 0x04
-/* Request entry only. Assured: a TCP connection that reached ESTABLISHED, or a flow that saw
- * a reply (a direct UDP flow, whose replies never pass here: a second packet). Set once, never
- * cleared; an assured connection is never reclaimed, only expired by its timeout. */
-#define FLOW_F_ASSURED 0x08
-/* Request entry only: the connection counts in its affinity template's `controls`. */
-#define FLOW_F_AFFINITY 0x10
-
 enum flow_direction {
 	FLOW_REQUEST = 0, /* client -> VIP: rewrite destination to the backend */
 	FLOW_REPLY = 1,   /* backend -> client: rewrite source to the VIP */
@@ -39,7 +24,7 @@ struct flow {
 	struct lb_addr nat_addr; /* REQUEST: backend address; REPLY: VIP */
 	__u16 nat_port;          /* network byte order */
 	__u8 direction;          /* enum flow_direction */
-	__u8 flags;              /* FLOW_F_* */
+	__u8 flags;              /* enum flow_flag */
 	__u32 state;             /* enum tcp_state, request entry only (32 bits for cmpxchg); UDP: 0 */
 	__u32 backend_id;
 	__u32 service_id;

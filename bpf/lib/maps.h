@@ -18,7 +18,7 @@ struct service {
 	__u32 backend_count; /* number of slots in the live generation */
 	__u32 generation;    /* live slot generation: 0 or 1 */
 	__u8 scheduler;      /* enum lb_scheduler */
-	__u8 flags;          /* IPVS svc flags: SVC_F_SCHED_FALLBACK, SVC_F_SCHED_PORT */
+	__u8 flags;          /* enum svc_flag */
 	__u16 reserved;
 };
 

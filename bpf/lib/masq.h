@@ -12,13 +12,6 @@
 #include "forward.h"
 #include "tunnel.h"
 
-/* IPVS's flags keep 0x02 (IP_VS_SVC_F_HASHED) for the kernel's own use: it never comes
- * from a config, so xdplb takes it for "masquerade this service's connections". */
-#define SVC_F_MASQ 0x02
-/* IPVS's 0x04 (ONEPACKET) is not offered: xdplb's nat services that masquerade clients from
- * outside the cluster's pod ranges (source_ranges.h, from_cluster). */
-#define SVC_F_MASQ_OUTSIDE 0x04
-
 /* Random ports tried before a new connection is refused: with the range 90% full, 32
  * tries still find a free one with probability 1 - 0.9^32 = 97%. */
 #define MASQ_PORT_TRIES 32

@@ -6,9 +6,6 @@
 #include "common.h"
 #include "maps.h"
 
-/* Set by the control plane on services that have ranges; the others skip the lookup. */
-#define SVC_F_SOURCE_RANGES 0x80
-
 struct source_range_key {
 	__u32 prefixlen; /* 32 (the service id) + the range's prefix length */
 	__u32 service_id;

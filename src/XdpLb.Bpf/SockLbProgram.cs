@@ -42,6 +42,7 @@ public sealed class SockLbProgram : IDisposable
         BackendTraffic = obj.PerCpuArray<SockBackendTraffic>("sock_backend_traffic");
         Counters = obj.PerCpuArray<ulong>("sock_counters");
         Btf.BtfLayout.VerifyEnum<SockCounter>(obj, "sock_counter", "SOCK_CNT_");
+        Constants.Verify(obj);
     }
 
     /// <summary>In the order of <see cref="Hooks"/>.</summary>

@@ -210,12 +210,13 @@ public sealed partial class XdpDataplane : IDataplane
         BackendCount = (uint)slotCount,
         Generation = a.Generation,
         Scheduler = (byte)a.Service.Scheduler,
-        Flags = (byte)(ServiceFlags(a.Service) | (a.Service.Persistence > 0 ? PersistentFlag : 0)
-            | (a.Service.SourceRanges.Count > 0 ? SourceRangesFlag : 0)
-            | (a.Service.Forwarding == Forwarding.Dr ? DirectFlag : 0)
-            | (a.Service.Forwarding == Forwarding.Tun ? TunnelFlag : 0)
-            | (a.Service.Forwarding == Forwarding.Masq ? MasqFlag : 0)
-            | (a.Service.MasqueradeOutsideCluster ? MasqOutsideFlag : 0)),
+        Flags = SchedulerFlags(a.Service)
+            | (a.Service.Persistence > 0 ? ServiceFlags.Persistent : 0)
+            | (a.Service.SourceRanges.Count > 0 ? ServiceFlags.SourceRanges : 0)
+            | (a.Service.Forwarding == Forwarding.Dr ? ServiceFlags.Direct : 0)
+            | (a.Service.Forwarding == Forwarding.Tun ? ServiceFlags.Tunnel : 0)
+            | (a.Service.Forwarding == Forwarding.Masq ? ServiceFlags.Masq : 0)
+            | (a.Service.MasqueradeOutsideCluster ? ServiceFlags.MasqOutside : 0),
     };
 
     // A removed backend's connections are expired at once, as kube-proxy configures IPVS
@@ -241,13 +242,6 @@ public sealed partial class XdpDataplane : IDataplane
         IpvsListOrder.Replay(steps, model);
         return ((ulong)(uint)model.CurrentWeight << 32) | (uint)(model.Cursor + 1);
     }
-
-    private const int PersistentFlag = 0x01; // IP_VS_SVC_F_PERSISTENT
-    private const int SourceRangesFlag = 0x80; // xdplb's own: the service has sourceRanges
-    private const int DirectFlag = 0x40; // xdplb's own: forwarding dr
-    private const int TunnelFlag = 0x20; // xdplb's own: forwarding tun
-    private const int MasqFlag = 0x02; // IPVS keeps 0x02 (HASHED) kernel-internal; xdplb's: forwarding masq
-    private const int MasqOutsideFlag = 0x04; // IPVS's ONEPACKET, not offered; xdplb's: masqueradeOutsideCluster
 
     /// <summary>
     /// The node's VLAN devices, so that a frame routed to one leaves its parent with its VID.
@@ -300,11 +294,11 @@ public sealed partial class XdpDataplane : IDataplane
         return new SourceRangeKey { Prefixlen = 32u + (uint)network.PrefixLength, ServiceId = serviceId, Addr = LbAddr.From(network.BaseAddress) };
     }
 
-    // IPVS's svc flag bits: SCHED1 (0x08) is sh-/mh-fallback, SCHED2 (0x10) sh-/mh-port.
-    private static byte ServiceFlags(Service service) => (byte)service.Flags.Aggregate(0, (flags, f) => flags | f switch
+    // sh-/mh-fallback is IPVS's SCHED1, sh-/mh-port its SCHED2.
+    private static ServiceFlags SchedulerFlags(Service service) => service.Flags.Aggregate(ServiceFlags.None, (flags, f) => flags | f switch
     {
-        SchedulerFlag.ShFallback or SchedulerFlag.MhFallback => 0x08,
-        _ => 0x10,
+        SchedulerFlag.ShFallback or SchedulerFlag.MhFallback => ServiceFlags.SchedFallback,
+        _ => ServiceFlags.SchedPort,
     });
 
     private uint AcquireBackendId(ServiceKey service, Backend backend)

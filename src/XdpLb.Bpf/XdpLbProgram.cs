@@ -48,6 +48,7 @@ public sealed class XdpLbProgram : IDisposable
         BtfLayout.VerifyEnum<ConntrackEvent>(obj, "ct_event", "CT_");
         BtfLayout.VerifyStruct<SweepArgs>(obj, "sweep_args");
         BtfLayout.VerifyEnum<TcpState>(obj, "tcp_state", "TCP_S_");
+        Constants.Verify(obj);
     }
 
     public BpfProgram Ingress { get; }

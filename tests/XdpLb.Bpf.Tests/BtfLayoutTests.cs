@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using XdpLb.Bpf.Btf;
 using XdpLb.Bpf.Maps;
+using XdpLb.Core.Model;
 
 namespace XdpLb.Bpf.Tests;
 
@@ -96,6 +97,49 @@ public sealed class BtfLayoutTests : IDisposable
         BtfLayout.VerifyEnum<Counter>(obj, "lb_counter", "CNT_");
         var e = Assert.Throws<BtfLayoutException>(() => BtfLayout.VerifyEnum<CounterMissingOne>(obj, "lb_counter", "CNT_"));
         Assert.Contains("PassFragment", e.Message);
+    }
+
+    [Fact]
+    public void SchedulerIdsAndFlagsMatchTheObject()
+    {
+        BtfLayout.VerifyEnum<Scheduler>(obj, "lb_scheduler", "SCHED_");
+        BtfLayout.VerifyEnum<ServiceFlags>(obj, "svc_flag", "SVC_F_");
+        BtfLayout.VerifyEnum<FlowFlags>(obj, "flow_flag", "FLOW_F_");
+    }
+
+    [Flags]
+    private enum ServiceFlagsSchedBitsSwapped : byte
+    {
+        None = 0, Persistent = 0x01, Masq = 0x02, MasqOutside = 0x04,
+        SchedFallback = 0x10, SchedPort = 0x08, // IPVS's SCHED1 and SCHED2 the wrong way round
+        Tunnel = 0x20, Direct = 0x40, SourceRanges = 0x80,
+    }
+
+    [Fact]
+    public void AFlagOfTheWrongValueIsRejectedNamingIt()
+    {
+        var e = Assert.Throws<BtfLayoutException>(() => BtfLayout.VerifyEnum<ServiceFlagsSchedBitsSwapped>(obj, "svc_flag", "SVC_F_"));
+        Assert.Contains("SchedFallback is 16", e.Message);
+        Assert.Contains("enum svc_flag says 8", e.Message);
+    }
+
+    [Flags]
+    private enum FlowFlagsWithAnExtraBit : byte { None = 0, Direct = 0x01, Tunnel = 0x02, Masq = 0x04, Assured = 0x08, Affinity = 0x10, Local = 0x20 }
+
+    [Fact]
+    public void AFlagTheObjectLacksIsRejected()
+    {
+        var e = Assert.Throws<BtfLayoutException>(() => BtfLayout.VerifyEnum<FlowFlagsWithAnExtraBit>(obj, "flow_flag", "FLOW_F_"));
+        Assert.Contains("Local has no counterpart in enum flow_flag", e.Message);
+    }
+
+    private enum SchedulerReordered { Rr, Wrr, Lc, Wlc, Sh, Dh, Nq, Sed, Mh }
+
+    [Fact]
+    public void ASchedulerIdOutOfOrderIsRejected()
+    {
+        var e = Assert.Throws<BtfLayoutException>(() => BtfLayout.VerifyEnum<SchedulerReordered>(obj, "lb_scheduler", "SCHED_"));
+        Assert.Contains("enum lb_scheduler says", e.Message);
     }
 
     public void Dispose() => obj.Dispose();

@@ -82,7 +82,9 @@ internal static unsafe class BtfLayout
             if (csValue != value)
                 throw new BtfLayoutException($"C# enum {typeof(TEnum).FullName}.{name} is {csValue}, enum {cName} says {value}");
         }
-        foreach (var name in csNames.Keys.Except(cNames.Keys))
+        // A [Flags] enum's None is the absence of every bit, which C has no name for.
+        bool flags = typeof(TEnum).IsDefined(typeof(FlagsAttribute), false);
+        foreach (var name in csNames.Keys.Except(cNames.Keys).Where(n => !(flags && csNames[n] == 0)))
             throw new BtfLayoutException($"C# enum {typeof(TEnum).FullName}.{name} has no counterpart in enum {cName}");
     }
 

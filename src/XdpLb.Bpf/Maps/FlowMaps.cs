@@ -47,22 +47,6 @@ public struct FlowValue
     public uint IndexSlot;
 }
 
-/// <summary>FLOW_F_* of bpf/lib/flow.h.</summary>
-[Flags]
-public enum FlowFlags : byte
-{
-    None = 0,
-    /// <summary>dr (and tun): no reply entry, IPVS's INPUT_ONLY states.</summary>
-    Direct = 0x01,
-    Tunnel = 0x02,
-    /// <summary>Both endpoints rewritten: the source to MasqAddr/MasqPort.</summary>
-    Masq = 0x04,
-    /// <summary>Request entry: TCP reached ESTABLISHED, or a reply was seen; never reclaimed.</summary>
-    Assured = 0x08,
-    /// <summary>Request entry: counted in its affinity template's Controls.</summary>
-    Affinity = 0x10,
-}
-
 /// <summary>enum tcp_state of bpf/lib/tcp_state.h: IPVS's IP_VS_TCP_S_* numbering.</summary>
 public enum TcpState : uint
 {

@@ -28,7 +28,7 @@ public struct ServiceValue : IEquatable<ServiceValue>
     public uint BackendCount;
     public uint Generation;
     public byte Scheduler;
-    public byte Flags;
+    public ServiceFlags Flags;
     public ushort Reserved;
 
     // Written out: the full sync compares every service, and ValueType's reflection-based
