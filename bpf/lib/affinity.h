@@ -11,59 +11,6 @@
 #include "flow.h"
 #include "sweep_index.h"
 
-struct affinity_key {
-	struct lb_addr client;
-	struct lb_addr vip;
-	__u16 vport; /* network byte order */
-	__u8 proto;
-	__u8 family;
-};
-
-struct affinity {
-	struct backend backend;
-	__u32 service_id;
-	__u32 controls;     /* live connections of the XDP path it chose (conntrack.h, conn_end) */
-	__u64 last_used_ns; /* the last new connection that used it */
-	__u32 tag;          /* names it in the sweep index (sweep_index.h) */
-	__u32 index_slot;   /* its slot there + 1; 0: none */
-};
-
-/* Whether a backend id belongs to a service now, and with which weight: the control plane
- * writes it on every change and clears it when the backend leaves its service. The epoch
- * goes up each time the id is given to a backend, so that what remembers an id (a socket's
- * translation) can tell the backend it chose from a later one under the same id. */
-struct backend_status {
-	__u32 service_id;
-	__u32 weight_plus_one; /* 0: not a backend of any service */
-	__u32 epoch;
-	__u32 reserved;        /* an array's values are 8-byte aligned: say so */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, struct affinity_key);
-	__type(value, struct affinity);
-} affinity SEC(".maps");
-
-/* Each service id's affinity timeout in seconds (0: not persistent), for the sweeper. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, __u32);
-} affinity_timeouts SEC(".maps");
-
-/* Mmapable: the control plane writes it as memory, not one syscall per backend. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct backend_status);
-} backend_status SEC(".maps");
-
 static __always_inline void affinity_key_of(struct affinity_key *k, const struct flow_key *flow)
 {
 	k->client = flow->saddr;

@@ -4,37 +4,7 @@
 #pragma once
 
 #include "common.h"
-
-/* IPVS's activeconns / inactconns of a dest (docs/ipvs.md §4.2). Mmapable so that the
- * control plane can decrement atomically when it expires a connection. */
-struct backend_conns {
-	__u32 active;
-	__u32 inactive;
-};
-
-/* IPVS's per-dest stats: conns, inpkts, outpkts, inbytes, outbytes (bytes at the IP layer). */
-struct backend_traffic {
-	__u64 conns;
-	__u64 packets_in;
-	__u64 packets_out;
-	__u64 bytes_in;
-	__u64 bytes_out;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct backend_conns);
-} backend_conns SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 4096);
-	__type(key, __u32);
-	__type(value, struct backend_traffic);
-} backend_traffic SEC(".maps");
+#include "maps.h"
 
 static __always_inline struct backend_conns *backend_conns_of(__u32 backend_id)
 {

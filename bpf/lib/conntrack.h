@@ -12,7 +12,7 @@
 #include "backend_stats.h"
 #include "counters.h"
 #include "affinity.h"
-#include "conntrack_maps.h"
+#include "maps.h"
 #include "sweep_index.h"
 
 /* Ring slots looked at before a new connection is refused: stale ones (connections that were

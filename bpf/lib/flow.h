@@ -3,7 +3,6 @@
 #pragma once
 
 #include "common.h"
-#include "maps.h"
 
 struct flow_key {
 	struct lb_addr saddr;
@@ -37,18 +36,6 @@ struct flow {
 	__u32 tag;               /* request entry: names the connection in the sweep index and reclaim ring */
 	__u32 index_slot;        /* request entry: its slot in the sweep index + 1; 0: none */
 };
-
-/* A preallocated hash, not an LRU: an assured connection is never evicted to make room.
- * Preallocated, an insert takes an element from a per-CPU free list instead of allocating
- * one (allocation was most of a new flow's cost). When it is full, a new connection
- * reclaims the oldest one that never saw an answer (conntrack.h, conn_reclaim), and is
- * refused only when there is none. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct flow_key);
-	__type(value, struct flow);
-} conntrack SEC(".maps");
 
 /* The reply-direction key of a connection, from its request entry: the backend answers
  * the client, or for masq the node's address and port the client was given. */

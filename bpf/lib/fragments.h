@@ -5,35 +5,9 @@
 #pragma once
 
 #include "common.h"
+#include "xdp_maps.h"
 #include "parse.h"
 #include "flow.h"
-
-struct fragment_key {
-	struct lb_addr saddr; /* as the fragments arrive, before the rewrite */
-	struct lb_addr daddr;
-	__u32 id;
-	__u8 proto;
-	__u8 family;
-	__u16 reserved;
-};
-
-struct fragment_nat {
-	struct lb_addr nat_addr; /* the address the first fragment was rewritten to */
-	__u32 backend_id;
-	__u8 direction;          /* enum flow_direction */
-	__u8 flags;              /* the flow's FLOW_F_*: how to send them on */
-	__u16 vlan_tci;          /* the flow's: the client's 802.1Q TCI, 0 untagged */
-	struct lb_addr masq_addr;
-};
-
-/* An LRU: a fragment entry only matters for the moments a datagram is in flight, so
- * evicting old ones to make room is harmless (unlike connections). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, struct fragment_key);
-	__type(value, struct fragment_nat);
-} fragments SEC(".maps");
 
 static __always_inline void fragment_key_of(struct fragment_key *k, const struct packet *pkt)
 {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "common.h"
+#include "xdp_maps.h"
 #include "flow.h"
 #include "conntrack.h"
 #include "parse.h"
@@ -17,36 +18,6 @@
 #define MASQ_PORT_TRIES 32
 #define MASQ_DEFAULT_MIN 32768
 #define MASQ_DEFAULT_MAX 60999
-
-/* masq.portRange, host byte order; all zero until the control plane writes it. */
-struct masq_port_range {
-	__u16 min;
-	__u16 max;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct masq_port_range);
-} masq_ports SEC(".maps");
-
-/* masq_open's working memory: per CPU, so that its frame on the BPF stack stays small
- * (kernels before 6.13 give a program and the functions it calls 512 bytes in all). */
-struct masq_scratch {
-	struct bpf_fib_lookup fib;
-	struct flow_key request;
-	struct flow_key reply_key;
-	struct flow entry;
-	struct lb_addr node;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct masq_scratch);
-} masq_scratch SEC(".maps");
 
 /* Inserts the reply entry (its key's dport left to choose) on a free port of the range.
  * Returns the port in network byte order, 0 when none was free, -1 when the table is full. */

@@ -4,21 +4,8 @@
 #pragma once
 
 #include "common.h"
+#include "xdp_maps.h"
 #include "maps.h"
-
-struct source_range_key {
-	__u32 prefixlen; /* 32 (the service id) + the range's prefix length */
-	__u32 service_id;
-	struct lb_addr addr;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 65536);
-	__type(key, struct source_range_key);
-	__type(value, __u8);
-} source_ranges SEC(".maps");
 
 /* The cluster's pod ranges (kube-proxy's clusterCIDR) live in the same trie under ids no
  * service has, one per family (an IPv4 address is the first 4 bytes of lb_addr, so it could

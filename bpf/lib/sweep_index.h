@@ -11,7 +11,7 @@
 
 #include "common.h"
 #include "flow.h"
-#include "conntrack_maps.h"
+#include "maps.h"
 
 /* Windows probed for a free slot: four from the CPU's cursor on, then four at random. At most
  * half the slots are taken (two per connection), so four random windows are all full with

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "common.h"
+#include "xdp_maps.h"
 #include "parse.h"
 #include "csum.h"
 #include "forward.h"
@@ -11,15 +12,6 @@
 
 #define IPPROTO_IPIP 4
 #define IPPROTO_IPV6_INNER 41
-
-/* [0]: the IPv4 source of outer headers, [1]: the IPv6 one, where the route to the backend
- * gives none. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__type(value, struct lb_addr);
-} tunnel_source SEC(".maps");
 
 /* The MTU towards the backend when the encapsulated packet would not fit it, else 0. */
 static __always_inline __u32 tunnel_mtu_exceeded(struct xdp_md *ctx, const struct packet *pkt, const struct lb_addr *backend,

@@ -7,6 +7,7 @@
 
 #include <linux/if_ether.h>
 #include "common.h"
+#include "xdp_maps.h"
 
 #ifndef ETH_P_8021Q
 #define ETH_P_8021Q 0x8100
@@ -31,30 +32,6 @@ struct vlan_tag_hdr {
 	__be16 tci;
 	__be16 encapsulated_proto;
 };
-
-/* The node's VLAN devices (eth0.100 ...), written by the agent from /proc/net/vlan/config:
- * when the FIB routes to one, the frame goes out of its parent with its VID. */
-struct vlan_device {
-	__u32 parent_ifindex;
-	__u16 vid;
-	__u16 reserved;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u32); /* ifindex of the VLAN device */
-	__type(value, struct vlan_device);
-} vlan_devices SEC(".maps");
-
-/* [0]: how many entries vlan_devices holds, so that nodes without VLAN devices skip the
- * hash lookup (an array lookup is inlined into a load). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} vlan_device_count SEC(".maps");
 
 static __always_inline const struct vlan_device *vlan_device_of(__u32 ifindex)
 {

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace XdpLb.Bpf.Maps;
 
-// Twins of bpf/lib/affinity.h.
+// Twins of bpf/lib/maps.h (affinity, backend_status).
 
 /// <summary>struct affinity_key: IPVS's persistence template key (client port 0).</summary>
 [StructLayout(LayoutKind.Sequential)]

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace XdpLb.Bpf.Maps;
 
-// Twins of bpf/lib/backend_stats.h.
+// Twins of bpf/lib/maps.h (backend_conns, backend_traffic).
 
 /// <summary>struct backend_conns: IPVS's activeconns / inactconns of one backend.</summary>
 [StructLayout(LayoutKind.Sequential)]

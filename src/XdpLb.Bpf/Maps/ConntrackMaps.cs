@@ -4,7 +4,7 @@ using XdpLb.Bpf.Btf;
 
 namespace XdpLb.Bpf.Maps;
 
-// Twins of bpf/lib/conntrack_maps.h, and of the sweeper's arguments (bpf/xdplb.bpf.c).
+// Twins of bpf/lib/maps.h (the connection table's companions), and of the sweeper's arguments (bpf/xdplb.bpf.c).
 
 [InlineArray(16)]
 public struct StateTimeouts
@@ -80,7 +80,7 @@ public struct ReclaimSlot
     public uint IndexSlot;
 }
 
-/// <summary>enum ct_event of bpf/lib/counters.h (names without CT_, checked through BTF at load).</summary>
+/// <summary>enum ct_event of bpf/lib/xdp_maps.h (names without CT_, checked through BTF at load).</summary>
 public enum ConntrackEvent : uint
 {
     Opened,

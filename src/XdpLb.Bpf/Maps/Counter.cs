@@ -1,6 +1,6 @@
 namespace XdpLb.Bpf.Maps;
 
-/// <summary>enum lb_counter of bpf/lib/counters.h (names without CNT_, checked through BTF at load).</summary>
+/// <summary>enum lb_counter of bpf/lib/xdp_maps.h (names without CNT_, checked through BTF at load).</summary>
 public enum Counter : uint
 {
     PassNotIp,

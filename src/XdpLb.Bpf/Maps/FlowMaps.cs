@@ -3,7 +3,7 @@ using XdpLb.Bpf.Btf;
 
 namespace XdpLb.Bpf.Maps;
 
-// Twins of bpf/lib/flow.h.
+// Twins of bpf/lib/flow.h (the connection table's key and value; the map is in maps.h).
 
 /// <summary>struct flow_key: a packet's own 5-tuple.</summary>
 [StructLayout(LayoutKind.Sequential)]
@@ -64,7 +64,7 @@ public enum TcpState : uint
     Max,
 }
 
-/// <summary>struct fragment_key (bpf/lib/fragments.h): a datagram's fragments as they arrive.</summary>
+/// <summary>struct fragment_key (bpf/lib/xdp_maps.h): a datagram's fragments as they arrive.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct FragmentKey
 {

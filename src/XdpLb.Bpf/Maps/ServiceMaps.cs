@@ -139,7 +139,7 @@ public struct SchedState
     public ulong WrrPosition;
 }
 
-/// <summary>struct source_range_key (bpf/lib/source_ranges.h): an LPM-trie key, service id then address.</summary>
+/// <summary>struct source_range_key (bpf/lib/xdp_maps.h): an LPM-trie key, service id then address.</summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct SourceRangeKey
 {
