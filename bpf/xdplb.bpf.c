@@ -43,20 +43,28 @@ static __always_inline int forward_translated(struct xdp_md *ctx, struct packet 
 	}
 }
 
-static __always_inline int pass_unparsed(struct xdp_md *ctx, struct packet *pkt, int parse_result)
+/* An ICMP/ICMPv6 error about one of our flows (icmp_nat.h): translated as the flow's packets
+ * are, and forwarded. -1: it is none, and goes to the stack. */
+static __always_inline int translate_icmp_error(struct xdp_md *ctx, struct packet *pkt)
 {
-	int rc;
+	int family;
 
+	if (pkt->flow.proto != IPPROTO_ICMP && pkt->flow.proto != IPPROTO_ICMPV6)
+		return -1;
+	family = icmp_error_nat(ctx, pkt);
+	if (family < 0)
+		return -1;
+	return forward_translated(ctx, pkt, family);
+}
+
+/* What the data path does not balance goes to the stack untouched, counted by why. */
+static __always_inline int pass_unparsed(const struct packet *pkt, int parse_result)
+{
 	switch (parse_result) {
 	case PARSE_NOT_IP:
 		count(CNT_PASS_NOT_IP);
 		break;
 	case PARSE_NOT_L4:
-		if (pkt->flow.proto == IPPROTO_ICMP || pkt->flow.proto == IPPROTO_ICMPV6) {
-			rc = icmp_error_nat(ctx, pkt);
-			if (rc >= 0)
-				return forward_translated(ctx, pkt, rc);
-		}
 		count(pkt->flow.proto == IPPROTO_SCTP ? CNT_PASS_SCTP : CNT_PASS_NOT_L4);
 		break;
 	default:
@@ -90,27 +98,43 @@ static __always_inline void flow_account(struct packet *pkt, struct flow *f, __u
 	backend_count_packet(f->backend_id, reply, pkt->ip_len, 0);
 }
 
+/* The forwarding dispatch of a packet whose connection is known, for a flow entry's packets
+ * (flow_send) and a later fragment's (what its first fragment recorded): encapsulated to the
+ * backend (tun), sent to its MAC (dr), or rewritten (nat, masq) and routed. `ports` (0: a
+ * later fragment, which has none) is a constant at each call. */
+static __always_inline int forward_flow(struct xdp_md *ctx, struct packet *pkt, const struct lb_addr *nat_addr,
+					__u16 nat_port, const struct lb_addr *masq_addr, __u16 masq_port, __u8 direction,
+					__u8 flags, __u16 vlan_tci, int ports)
+{
+	struct lb_addr addr = *nat_addr;
+	int reply = direction == FLOW_REPLY;
+
+	/* Branch-free: a branch here would have the verifier walk every forwarding path twice. */
+	pkt->toward_client = direction;
+	pkt->client_tag = vlan_tag_of(vlan_tci);
+	if (flags & FLOW_F_TUNNEL)
+		return forward_tunnel(ctx, pkt, &addr);
+	if (flags & FLOW_F_DIRECT) {
+		count(CNT_FWD_DIRECT);
+		return forward_direct(ctx, pkt, &addr);
+	}
+	{
+		struct lb_addr masq = *masq_addr;
+
+		nat_rewrite(pkt, &addr, nat_port, &masq, masq_port, reply, flags & FLOW_F_MASQ, ports);
+	}
+	count(!ports ? CNT_NAT_FRAGMENT : reply ? CNT_NAT_REPLY : CNT_NAT_REQUEST);
+	return forward_packet(ctx, pkt);
+}
+
 /* Sends a packet as its connection's entry says. There is one call of this, for new and
  * established connections alike: the verifier walks the forwarding paths once. */
 static __always_inline int flow_send(struct xdp_md *ctx, struct packet *pkt, struct flow *f)
 {
-	struct lb_addr addr = f->nat_addr;
-	int reply = f->direction == FLOW_REPLY;
-
-	/* Branch-free: a branch here would have the verifier walk every forwarding path twice. */
-	pkt->toward_client = f->direction;
-	pkt->client_tag = vlan_tag_of(f->vlan_tci);
 	if (pkt->fragment == FRAG_FIRST)
 		fragment_remember(pkt, f);
-	if (f->flags & FLOW_F_TUNNEL)
-		return forward_tunnel(ctx, pkt, &addr);
-	if (f->flags & FLOW_F_DIRECT) {
-		count(CNT_FWD_DIRECT);
-		return forward_direct(ctx, pkt, &addr);
-	}
-	nat_apply(pkt, f);
-	count(reply ? CNT_NAT_REPLY : CNT_NAT_REQUEST);
-	return forward_packet(ctx, pkt);
+	return forward_flow(ctx, pkt, &f->nat_addr, f->nat_port, &f->masq_addr, f->masq_port, f->direction, f->flags,
+			    f->vlan_tci, 1);
 }
 
 /* Opens a connection for a packet to a service: the entry to send it by, or NULL with the
@@ -215,35 +239,13 @@ static __always_inline struct flow *open_flow(struct xdp_md *ctx, struct packet 
 static __always_inline int handle_later_fragment(struct xdp_md *ctx, struct packet *pkt)
 {
 	struct fragment_nat *nat = fragment_lookup(pkt);
-	struct lb_addr addr;
-	int reply;
 
 	if (!nat) {
 		count(CNT_PASS_FRAGMENT);
 		return XDP_PASS;
 	}
-	addr = nat->nat_addr;
-	reply = nat->direction == FLOW_REPLY;
-	backend_count_packet(nat->backend_id, reply, pkt->ip_len, 0);
-	pkt->toward_client = nat->direction;
-	pkt->client_tag = vlan_tag_of(nat->vlan_tci);
-	if (nat->flags & FLOW_F_TUNNEL)
-		return forward_tunnel(ctx, pkt, &addr);
-	if (nat->flags & FLOW_F_DIRECT) {
-		count(CNT_FWD_DIRECT);
-		return forward_direct(ctx, pkt, &addr);
-	}
-	{
-		/* No transport header here: the addresses only (the first fragment's checksum
-		 * update covers the datagram's). */
-		struct lb_addr saddr, daddr, masq = nat->masq_addr;
-		__u16 sport, dport;
-
-		nat_targets(pkt, &saddr, &sport, &daddr, &dport, &addr, 0, &masq, 0, reply, nat->flags & FLOW_F_MASQ);
-		nat_set_addresses(pkt, &saddr, &daddr);
-	}
-	count(CNT_NAT_FRAGMENT);
-	return forward_packet(ctx, pkt);
+	backend_count_packet(nat->backend_id, nat->direction == FLOW_REPLY, pkt->ip_len, 0);
+	return forward_flow(ctx, pkt, &nat->nat_addr, 0, &nat->masq_addr, 0, nat->direction, nat->flags, nat->vlan_tci, 0);
 }
 
 static __always_inline int handle_packet(struct xdp_md *ctx, struct packet *pkt)
@@ -257,8 +259,11 @@ static __always_inline int handle_packet(struct xdp_md *ctx, struct packet *pkt)
 	rc = parse_packet(ctx, pkt);
 	if (rc == PARSE_FRAGMENT)
 		return handle_later_fragment(ctx, pkt);
-	if (rc != PARSE_OK)
-		return pass_unparsed(ctx, pkt, rc);
+	if (rc != PARSE_OK) {
+		int verdict = rc == PARSE_NOT_L4 ? translate_icmp_error(ctx, pkt) : -1;
+
+		return verdict >= 0 ? verdict : pass_unparsed(pkt, rc);
+	}
 
 	now = bpf_ktime_get_ns();
 	f = bpf_map_lookup_elem(&conntrack, &pkt->flow);

@@ -84,13 +84,18 @@ static __always_inline void nat_targets(const struct packet *pkt, struct lb_addr
 	}
 }
 
-/* Rewrites the packet as its flow entry says. */
-static __always_inline void nat_apply(struct packet *pkt, const struct flow *f)
+/* Rewrites the packet as a flow entry says, or a later fragment as its first fragment's
+ * record says: that one has no transport header, so the addresses only (the first
+ * fragment's checksum update covers the datagram's). `ports` is a constant at each call. */
+static __always_inline void nat_rewrite(struct packet *pkt, const struct lb_addr *nat, __u16 nat_port,
+					const struct lb_addr *masq, __u16 masq_port, int reply, int masq_on, int ports)
 {
-	struct lb_addr saddr, daddr, nat = f->nat_addr, masq = f->masq_addr;
+	struct lb_addr saddr, daddr;
 	__u16 sport, dport;
 
-	nat_targets(pkt, &saddr, &sport, &daddr, &dport, &nat, f->nat_port, &masq, f->masq_port,
-		    f->direction == FLOW_REPLY, f->flags & FLOW_F_MASQ);
-	nat_set_endpoints(pkt, &saddr, sport, &daddr, dport);
+	nat_targets(pkt, &saddr, &sport, &daddr, &dport, nat, nat_port, masq, masq_port, reply, masq_on);
+	if (ports)
+		nat_set_endpoints(pkt, &saddr, sport, &daddr, dport);
+	else
+		nat_set_addresses(pkt, &saddr, &daddr);
 }
