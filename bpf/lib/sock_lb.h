@@ -1,8 +1,6 @@
-/* Socket-level load balancing: a socket of a process on the node (or in a pod under the
- * same cgroup root) that connects or sends to a service address is given a backend's
- * address instead, chosen by the same scheduler state and affinity templates as the XDP
- * path. Nothing is rewritten per packet afterwards; reads of the peer address are turned
- * back to the VIP. */
+/* The socket hooks' lookups and helpers (the hooks themselves are xdplb_sock.bpf.c): a
+ * service by destination, who the client is, the address a hook reads and writes back, and
+ * the IPVS count a socket holds on its backend. */
 #pragma once
 
 #include <bpf/bpf_core_read.h>
@@ -10,9 +8,7 @@
 #include "common.h"
 #include "maps.h"
 #include "flow.h"
-#include "affinity.h"
 #include "backend_stats.h"
-#include "pick.h"
 #include "sock_state.h"
 
 #define ECONNREFUSED 111
@@ -191,57 +187,6 @@ static __always_inline int sock_refuse(void)
 	return 0;
 }
 
-/* connect(): TCP, and UDP sockets that connect. The choice is remembered on the socket
- * for getpeername/recvmsg and for its IPVS count (TCP's is taken when the SYN goes out,
- * by the sockops program; a connected UDP socket is one inactive connection until closed). */
-static __always_inline int sock_connect(struct bpf_sock_addr *ctx, int ipv6)
-{
-	struct flow_key flow = {};
-	struct sock_translation *t;
-	struct service *svc;
-	struct backend *be;
-	struct bpf_sock *sk = ctx->sk;
-	int mapped;
-
-	if (ctx->protocol != IPPROTO_TCP && ctx->protocol != IPPROTO_UDP)
-		return 1;
-	sock_destination(ctx, &flow, ipv6, &mapped);
-	svc = sock_service_of(&flow);
-	if (!sk)
-		return 1;
-	t = bpf_sk_storage_get(&sock_translations, sk, 0, svc ? BPF_SK_STORAGE_GET_F_CREATE : 0);
-	if (t) {
-		/* A socket connecting again leaves its earlier backend. */
-		sock_release_count(t);
-		t->family = 0;
-	}
-	if (!svc || !sock_serves(svc))
-		return 1;
-	sock_client_of(&flow, sk, bpf_get_netns_cookie(ctx));
-	be = pick_backend(svc, &flow);
-	if (!be || be->family != flow.family)
-		return sock_refuse();
-	if (t) {
-		t->vip = flow.daddr;
-		t->vport = flow.dport;
-		t->backend_addr = be->addr;
-		t->backend_port = be->port;
-		t->backend_id = be->id;
-		t->service_id = svc->id;
-		t->epoch = sock_epoch_of(be->id);
-		t->proto = flow.proto;
-		t->mapped = mapped;
-		t->family = flow.family;
-		if (flow.proto == IPPROTO_UDP)
-			sock_hold_count(t, SOCK_COUNTED_INACTIVE);
-	}
-	backend_count_connection(be->id);
-	sock_count_backend(be->id, 0);
-	sock_count(SOCK_CNT_CONNECT);
-	sock_set_destination(ctx, be, ipv6, mapped);
-	return 1;
-}
-
 /* The entry of an unconnected socket's peers for a VIP, else a free or the least recently
  * used one (*found 0). Unrolled: SOCK_UDP_PEERS is small. */
 static __always_inline struct sock_udp_peer *sock_udp_slot(struct sock_udp_peers *peers, const struct flow_key *flow, int *found)
@@ -263,59 +208,6 @@ static __always_inline struct sock_udp_peer *sock_udp_slot(struct sock_udp_peers
 	return slot;
 }
 
-/* sendmsg() with a destination (unconnected UDP): the socket's earlier choice for this
- * VIP while its backend is still in the service, else a new one, remembered on the socket
- * for this and for recvmsg. */
-static __always_inline int sock_sendmsg(struct bpf_sock_addr *ctx, int ipv6)
-{
-	struct flow_key flow = {};
-	struct sock_udp_peers *peers;
-	struct sock_udp_peer *p = 0;
-	struct service *svc;
-	struct backend *be, chosen = {};
-	__u64 now;
-	int mapped, found = 0;
-
-	if (ctx->protocol != IPPROTO_UDP)
-		return 1;
-	sock_destination(ctx, &flow, ipv6, &mapped);
-	svc = sock_service_of(&flow);
-	if (!svc || !sock_serves(svc))
-		return 1;
-	now = bpf_ktime_get_ns();
-	peers = ctx->sk ? bpf_sk_storage_get(&sock_udp_peers, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE) : 0;
-	if (peers)
-		p = sock_udp_slot(peers, &flow, &found);
-	if (p && found && p->service_id == svc->id && sock_backend_current(p->backend_id, svc->id, p->epoch)) {
-		chosen.addr = p->backend_addr;
-		chosen.port = p->backend_port;
-		chosen.id = p->backend_id;
-	} else {
-		sock_client_of(&flow, ctx->sk, bpf_get_netns_cookie(ctx));
-		be = pick_backend(svc, &flow);
-		if (!be || be->family != flow.family)
-			return sock_refuse();
-		chosen = *be;
-		backend_count_connection(chosen.id);
-		if (p) {
-			p->vip = flow.daddr;
-			p->vport = flow.dport;
-			p->backend_addr = chosen.addr;
-			p->backend_port = chosen.port;
-			p->backend_id = chosen.id;
-			p->service_id = svc->id;
-			p->epoch = sock_epoch_of(chosen.id);
-			p->family = flow.family;
-		}
-	}
-	if (p)
-		p->last_used_ns = now;
-	sock_count_backend(chosen.id, 1);
-	sock_count(SOCK_CNT_SENDMSG);
-	sock_set_destination(ctx, &chosen, ipv6, mapped);
-	return 1;
-}
-
 /* The VIP an unconnected socket sent to, for a datagram from one of its backends. */
 static __always_inline struct sock_udp_peer *sock_udp_peer_of(struct sock_udp_peers *peers, const struct flow_key *from)
 {
@@ -327,38 +219,4 @@ static __always_inline struct sock_udp_peer *sock_udp_peer_of(struct sock_udp_pe
 			return p;
 	}
 	return 0;
-}
-
-/* recvmsg() and getpeername(): a backend's address, where the socket addressed a VIP,
- * is shown as the VIP. Datagrams of unconnected sockets are looked up by where they came
- * from (recvmsg only). */
-static __always_inline int sock_reverse(struct bpf_sock_addr *ctx, int ipv6, int datagrams)
-{
-	struct flow_key from = {};
-	struct sock_translation *t = 0;
-	struct sock_udp_peers *peers;
-	struct sock_udp_peer *p;
-	struct backend vip = {};
-	int mapped;
-
-	if (!ctx->sk)
-		return 1;
-	sock_destination(ctx, &from, ipv6, &mapped);
-	t = bpf_sk_storage_get(&sock_translations, ctx->sk, 0, 0);
-	if (t && t->family == from.family && t->backend_port == from.dport && lb_addr_equal(&t->backend_addr, &from.daddr)) {
-		vip.addr = t->vip;
-		vip.port = t->vport;
-	} else {
-		if (!datagrams)
-			return 1;
-		peers = bpf_sk_storage_get(&sock_udp_peers, ctx->sk, 0, 0);
-		p = peers ? sock_udp_peer_of(peers, &from) : 0;
-		if (!p)
-			return 1;
-		vip.addr = p->vip;
-		vip.port = p->vport;
-	}
-	sock_count(SOCK_CNT_REVERSE);
-	sock_set_destination(ctx, &vip, ipv6, mapped);
-	return 1;
 }
