@@ -16,10 +16,13 @@ public sealed class DataPathHarness : IDisposable
     public static readonly IPAddress[] BackendAddresses =
         [IPAddress.Parse("10.0.11.2"), IPAddress.Parse("10.0.12.2"), IPAddress.Parse("10.0.13.2")];
 
-    public DataPathHarness(LbConfig config)
+    /// <param name="mockFib">Load the test build whose FIB lookups answer what <see cref="MockFib"/> says.</param>
+    public DataPathHarness(LbConfig config, bool mockFib = false)
     {
         Prerequisites.RequireRoot();
-        Program = XdpLbProgram.Load(config.Limits);
+        Program = mockFib
+            ? XdpLbProgram.Load(BpfObject.Embedded(typeof(DataPathHarness).Assembly, MockFib.ObjectResource), config.Limits)
+            : XdpLbProgram.Load(config.Limits);
         Dataplane = new XdpDataplane(Program);
         Dataplane.Apply(config);
     }
@@ -52,6 +55,9 @@ public sealed class DataPathHarness : IDisposable
     }
 
     public ulong Counter(Counter c) => Program.ReadCounters()[c];
+
+    /// <summary>What every FIB lookup of the mock-FIB build answers from now on.</summary>
+    public void SetFib(MockFib answer) => Program.Object.Map<uint, MockFib>("mock_fib").Update(0, answer);
 
     /// <summary>The backend a new flow went to, or null when the service had none to give (dropped, or answered with ICMP).</summary>
     public static IPAddress? PickedBackend(TestRunResult result)
