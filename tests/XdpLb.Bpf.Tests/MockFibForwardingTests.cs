@@ -76,6 +76,21 @@ public sealed class MockFibForwardingTests
     }
 
     [Fact]
+    public void DirectRoutingChangesOnlyTheMacsAndTheTtl()
+    {
+        var dr = DataPathHarness.WebService() with { Forwarding = Core.Model.Forwarding.Dr };
+        using var dp = new DataPathHarness(DataPathHarness.Config(dr), mockFib: true);
+        dp.SetFib(MockFib.Route(ifindex: 7, RouterMac, NextHopMac));
+        var syn = Syn(DataPathHarness.Client, DataPathHarness.Vip);
+
+        var result = dp.Run(syn.Build());
+
+        Assert.Equal(XdpAction.Redirect, result.Action);
+        Assert.Equal((syn with { SourceMac = RouterMac, DestMac = NextHopMac, Ttl = 63 }).Build(), result.Packet);
+        Assert.Equal(1UL, dp.Counter(Counter.FwdDirect));
+    }
+
+    [Fact]
     public void ARouteWithoutANeighbourLeavesTheRewrittenPacketToTheStack()
     {
         using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()), mockFib: true);
