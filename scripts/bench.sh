@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: benchmarks that are too long or too noisy for make test (BPF fast path,
-# control plane, the Kubernetes source, throughput through network namespaces, the socket
-# hooks per connection). Results go to bench/README.md by hand, with the command that
+# control plane, the Kubernetes source, throughput through network namespaces, the idle
+# agent, the socket hooks per connection). Results go to bench/README.md by hand, with the command that
 # produced them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +22,12 @@ echo "== throughput (veth, native XDP)"
 # Packets per second through an lb netns: xdplb, kube-proxy's iptables and nftables rule sets,
 # and a minimal XDP forwarder, for the same services (bench/throughput/throughput.sh).
 bench/throughput/throughput.sh "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}"
+echo
+echo "== the idle agent"
+# The agent's own CPU with no traffic, at the bench's service count and at 100 services
+# (bench/idle/agent-idle.sh): what the rate sampler, the sync loop and the sweeper cost.
+bench/idle/agent-idle.sh "${BENCH_SERVICES:-10000}" "${BENCH_BACKENDS:-10}" 120
+bench/idle/agent-idle.sh 100 2 60
 echo
 echo "== socket-level load balancing"
 # What the cgroup socket hooks add per connection and per datagram for a process on the node
