@@ -1,9 +1,11 @@
 /* Every map the XDP object shares with the socket hooks' object (which the agent loads with
  * the first one's maps, by name), with the structs that are their keys and values. The maps
  * only the XDP path uses are in xdp_maps.h, the socket hooks' own in sock_state.h. The agent
- * checks every key and value struct against its C# twin (src/XdpLb.Bpf/Maps) through BTF at
- * load, and adopts the maps an earlier agent pinned when their BTF agrees, so names, types
- * and layouts here are an ABI. max_entries are placeholders: the agent sets them from the
+ * checks the key and value structs of every map it reads or pins against their C# twins
+ * (src/XdpLb.Bpf/Maps) through BTF at load, and adopts the maps an earlier agent pinned when
+ * their BTF agrees, so names, types and layouts here are an ABI. The per-CPU working maps
+ * (conntrack_index_cursor here, masq_scratch in xdp_maps.h) are neither read nor pinned:
+ * nothing in them needs to outlive the program. max_entries are placeholders: the agent sets them from the
  * config's `limits:` before the object is loaded. */
 #pragma once
 
