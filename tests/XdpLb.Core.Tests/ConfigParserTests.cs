@@ -20,7 +20,7 @@ public sealed class ConfigParserTests
     }
 
     [Fact]
-    public void ServiceDefaultsAreThoseOfDesignConventions()
+    public void ServiceDefaultsAreThoseTheReadmeDocuments()
     {
         var s = Assert.Single(ConfigParser.Parse("""
             services:
