@@ -7,21 +7,31 @@ namespace XdpLb.Agent;
 /// <summary>The YAML config file (--config): read and checked as a whole, every problem named.</summary>
 internal static class ConfigFile
 {
+    /// <summary>The services' file, which the agent re-reads whenever it is written.</summary>
     public static LbConfig Read(string path, bool checkXdpSupport = true)
     {
-        string text;
+        string text = ReadText(path);
+        // A file rewritten in place is empty for a moment; taking that moment as "no services"
+        // would drop every service until the next write. An empty file is therefore an error.
+        if (string.IsNullOrWhiteSpace(text))
+            throw new ConfigException(path, ["the config file is empty (to serve no services, write `services: []`)"]);
+        return Parse(path, text, checkXdpSupport);
+    }
+
+    private static string ReadText(string path)
+    {
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException(path, [$"cannot read the config file: {e.Message}"]);
         }
-        // A file rewritten in place is empty for a moment; taking that moment as "no services"
-        // would drop every service until the next write. An empty file is therefore an error.
-        if (string.IsNullOrWhiteSpace(text))
-            throw new ConfigException(path, ["the config file is empty (to serve no services, write `services: []`)"]);
+    }
+
+    private static LbConfig Parse(string path, string text, bool checkXdpSupport)
+    {
         var config = ConfigParser.Parse(text, path);
         var unsupported = checkXdpSupport ? XdpDataplaneSupport.Unsupported(config) : [];
         if (unsupported.Count > 0)
@@ -34,9 +44,10 @@ internal static class ConfigFile
     /// masq's port range. Services come from the cluster, timeouts and sync periods from the
     /// kube-proxy config: in this file they are an error rather than silently ignored.
     /// </summary>
+    /// <remarks>Read once at start and holding no services, so an empty file is all defaults, as before.</remarks>
     public static LbConfig ReadNodeConfig(string path)
     {
-        var config = Read(path);
+        var config = Parse(path, ReadText(path), checkXdpSupport: true);
         var defaults = new LbConfig();
         var errors = new List<string>();
         if (config.Services.Count > 0)
