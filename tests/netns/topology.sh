@@ -63,8 +63,10 @@ up() {
     ip -n "$cl" link set lo up
     ip -n "$lb" link set lbc up
     ip -n "$cl" link set eth0 up
-    ip -n "$cl" route add default via 10.0.1.1
-    ip -n "$cl" -6 route add default via fd00:1::1
+    # onlink: the kernel adds an IPv6 prefix route a moment after the link comes up, and
+    # a gateway checked against it before then is refused ("No route to host").
+    ip -n "$cl" route add default via 10.0.1.1 dev eth0 onlink
+    ip -n "$cl" -6 route add default via fd00:1::1 dev eth0 onlink
     ip netns exec "$cl" ethtool -K eth0 tx off >/dev/null
     ip -n "$cl" link set dev eth0 xdpdrv obj "$pass_obj" sec xdp
 
@@ -87,8 +89,8 @@ up() {
         ip -n "$b" addr add "fd00:1$i::2/64" dev eth0 nodad
         ip -n "$lb" link set "lb$i" up
         ip -n "$b" link set eth0 up
-        ip -n "$b" route add default via "10.0.1$i.1"
-        ip -n "$b" -6 route add default via "fd00:1$i::1"
+        ip -n "$b" route add default via "10.0.1$i.1" dev eth0 onlink
+        ip -n "$b" -6 route add default via "fd00:1$i::1" dev eth0 onlink
         ip netns exec "$b" ethtool -K eth0 tx off >/dev/null
         ip -n "$b" link set dev eth0 xdpdrv obj "$pass_obj" sec xdp
         mkdir -p "$www/b$i/cgi-bin"
