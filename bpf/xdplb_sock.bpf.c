@@ -9,7 +9,7 @@
 #include "lib/maps.h"
 #include "lib/backend_stats.h"
 #include "lib/pick.h"
-#include "lib/sock_state.h"
+#include "lib/sock_maps.h"
 #include "lib/sock_lb.h"
 
 #define BPF_TCP_ESTABLISHED 1

@@ -1,12 +1,12 @@
-/* Every map the XDP object shares with the socket hooks' object (which the agent loads with
- * the first one's maps, by name), with the structs that are their keys and values. The maps
- * only the XDP path uses are in xdp_maps.h, the socket hooks' own in sock_state.h. The agent
- * checks the key and value structs of every map it reads or pins against their C# twins
- * (src/XdpLb.Bpf/Maps) through BTF at load, and adopts the maps an earlier agent pinned when
- * their BTF agrees, so names, types and layouts here are an ABI. The per-CPU working maps
- * (conntrack_index_cursor here, masq_scratch in xdp_maps.h) are neither read nor pinned:
- * nothing in them needs to outlive the program. max_entries are placeholders: the agent sets them from the
- * config's `limits:` before the object is loaded. */
+/* Every map the XDP object shares with the socket hooks' object (the agent matches them by
+ * name and hands the hooks' object the XDP object's file descriptors), with the structs that
+ * are their keys and values. The maps only the XDP path uses are in xdp_maps.h, the socket
+ * hooks' own in sock_maps.h. The agent checks the key and value structs of every map it reads
+ * or pins against their C# twins (src/XdpLb.Bpf/Maps) through BTF at load, and adopts the maps
+ * an earlier agent pinned when their BTF agrees, so names, types and layouts here are an ABI.
+ * The per-CPU working maps (conntrack_index_cursor here, masq_scratch in xdp_maps.h) are
+ * neither read nor pinned: nothing in them needs to outlive the program. max_entries are
+ * placeholders: the agent sets them from the config's `limits:` before the object is loaded. */
 #pragma once
 
 #include "common.h"

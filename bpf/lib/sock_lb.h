@@ -9,7 +9,7 @@
 #include "maps.h"
 #include "flow.h"
 #include "backend_stats.h"
-#include "sock_state.h"
+#include "sock_maps.h"
 
 #define ECONNREFUSED 111
 

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace XdpLb.Bpf.Maps;
 
-// Twins of bpf/lib/sock_state.h.
+// Twins of bpf/lib/sock_maps.h.
 
 /// <summary>struct sock_backend_traffic: socket-level translations of one backend, per CPU.</summary>
 [StructLayout(LayoutKind.Sequential)]

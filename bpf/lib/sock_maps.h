@@ -1,8 +1,9 @@
-/* What the socket hooks remember: per connected socket, per unconnected UDP socket and
- * VIP, and their counters.
+/* The socket hooks' own maps: what they remember per connected socket, per unconnected UDP
+ * socket and VIP, and their counters.
  * The maps the XDP path has too (services, slots, scheduler state, affinity, connection
- * counts) are the XDP object's own, shared by file descriptor. Per-socket state is socket
- * storage: it goes with the socket, and nothing has to expire it. */
+ * counts) are in maps.h: the agent matches them by name and gives this object the XDP
+ * object's file descriptors. Per-socket state is socket storage: it goes with the socket,
+ * and nothing has to expire it. */
 #pragma once
 
 #include "common.h"
