@@ -29,7 +29,14 @@ public sealed partial class XdpDataplane : IDataplane
     // LastWeights: each dest's last non-zero weight, which mh fills its table by (docs/ipvs.md §2.9).
     // HadTables: the service has used a scheduler with a table, so one may exist to delete.
     private sealed record AppliedService(uint Id, uint Generation, int[] SlotCounts, Service Service, IReadOnlyList<Backend> ListOrder,
-        IReadOnlyDictionary<(IPAddress, ushort), ushort> LastWeights, bool HadTables);
+        IReadOnlyDictionary<(IPAddress, ushort), ushort> LastWeights, bool HadTables)
+    {
+        // What the maps hold for it, built once: the drift check compares against it every
+        // syncPeriod, and building it anew for 10,000 services was most of an idle full sync.
+        public ExpectedEntries? Expected { get; set; }
+    }
+
+    private sealed record ExpectedEntries(ServiceValue Service, KeyValuePair<SlotKey, BackendValue>[] Slots, SchedulerTables Tables);
 
     public XdpDataplane(XdpLbProgram program)
     {
@@ -102,12 +109,13 @@ public sealed partial class XdpDataplane : IDataplane
             (previous?.HadTables ?? false) || SchedulerTables.Uses(service.Scheduler));
 
         var slots = ExpectedSlots(key, next);
+        var tables = SchedulerTables.For(service, listOrder, lastWeights);
+        next.Expected = new ExpectedEntries(ExpectedServiceValue(next, slots.Count), slots.ToArray(), tables);
         program.BackendSlots.UpdateBatch(slots.Select(s => s.Key).ToArray(), slots.Select(s => s.Value).ToArray());
         // Slots past the new count in this generation are left from two changes ago.
         DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
         slotCounts[generation] = slots.Count;
         AddSourceRanges(id, service.SourceRanges);
-        var tables = SchedulerTables.For(service, listOrder, lastWeights);
         // A service that never had a table has none to delete: skip three syscalls.
         bool hadTables = (previous?.HadTables ?? false) || tables.Any;
         if (hadTables)
@@ -130,7 +138,7 @@ public sealed partial class XdpDataplane : IDataplane
         });
         // Before the service: templates are judged by it from the first connection on.
         program.AffinityTimeouts.Update(id, service.Persistence);
-        program.Services.Update(ToKey(key), ExpectedServiceValue(next, slots.Count));
+        program.Services.Update(ToKey(key), next.Expected.Service);
         applied[key] = next;
         appliedServices[key] = service;
         if (previous is not null)
@@ -172,15 +180,32 @@ public sealed partial class XdpDataplane : IDataplane
         var drifted = new List<ServiceKey>();
         foreach (var (key, a) in applied)
         {
-            var slots = ExpectedSlots(key, a);
-            bool same = services.TryGetValue(ToKey(key), out var value) && value.Equals(ExpectedServiceValue(a, slots.Count))
-                && slots.All(s => backendSlots.TryGetValue(s.Key, out var actual) && actual.Equals(s.Value))
-                && SchedulerTables.For(a.Service, a.ListOrder, a.LastWeights).Matches(program, new TableKey { ServiceId = a.Id, Generation = a.Generation })
+            var expected = a.Expected ??= ExpectedFor(key, a);
+            // A service that never had a scheduler table has none the data path would read.
+            bool same = services.TryGetValue(ToKey(key), out var value) && value.Equals(expected.Service)
+                && SlotsMatch(expected.Slots, backendSlots)
+                && (!a.HadTables || expected.Tables.Matches(program, new TableKey { ServiceId = a.Id, Generation = a.Generation }))
                 && a.Service.SourceRanges.All(r => program.SourceRanges.TryLookup(RangeKey(a.Id, r), out _));
             if (!same)
                 drifted.Add(key);
         }
         return drifted;
+    }
+
+    private static bool SlotsMatch(KeyValuePair<SlotKey, BackendValue>[] expected, Dictionary<SlotKey, BackendValue> live)
+    {
+        foreach (var (key, value) in expected)
+        {
+            if (!live.TryGetValue(key, out var actual) || !actual.Equals(value))
+                return false;
+        }
+        return true;
+    }
+
+    private ExpectedEntries ExpectedFor(ServiceKey key, AppliedService a)
+    {
+        var slots = ExpectedSlots(key, a);
+        return new ExpectedEntries(ExpectedServiceValue(a, slots.Count), slots.ToArray(), SchedulerTables.For(a.Service, a.ListOrder, a.LastWeights));
     }
 
     // rr steps through the dests it may pick; every other scheduler sees all dests at
