@@ -48,7 +48,7 @@ test: build
 	scripts/run-tests.sh $(CONFIGURATION)
 
 test-unit: build
-	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Core.Tests
+	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Core.Tests XdpLb.Agent.Tests
 
 test-kubernetes: build
 	scripts/run-tests.sh $(CONFIGURATION) XdpLb.Kubernetes.Tests

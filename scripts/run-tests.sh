@@ -5,7 +5,7 @@ set -uo pipefail
 configuration=${1:-Release}
 shift || true
 layers=("$@")
-[ ${#layers[@]} -gt 0 ] || layers=(XdpLb.Core.Tests XdpLb.Kubernetes.Tests XdpLb.Ipvs.Tests XdpLb.Bpf.Tests XdpLb.Integration.Tests XdpLb.Vm.Tests)
+[ ${#layers[@]} -gt 0 ] || layers=(XdpLb.Core.Tests XdpLb.Agent.Tests XdpLb.Kubernetes.Tests XdpLb.Ipvs.Tests XdpLb.Bpf.Tests XdpLb.Integration.Tests XdpLb.Vm.Tests)
 
 passed=0 failed=0 skipped=0 status=0
 for layer in "${layers[@]}"; do

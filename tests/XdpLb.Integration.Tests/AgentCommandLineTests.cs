@@ -70,6 +70,9 @@ public sealed class AgentCommandLineTests : IDisposable
         Assert.Contains("cannot read the config file", r.Stderr);
     }
 
+    /// <summary>How often the text appears: a refusal is said once, not once per layer that saw it.</summary>
+    private static int Occurrences(string text, string of) => of.Split(text).Length - 1;
+
     [Fact]
     public void TheIpvsDataplaneOnAKernelWithoutIpvsIsAClearError()
     {
@@ -106,10 +109,13 @@ public sealed class AgentCommandLineTests : IDisposable
     [Fact]
     public void UnknownFlagIsAUsageError()
     {
+        // Every refused command line is RunCommandLineTests'; this one proves the exit status and stderr.
         var r = Shell.Run(Repo.Agent, ["run", "--konfig", "x"], TimeSpan.FromSeconds(60));
 
         Assert.Equal(2, r.ExitCode);
-        Assert.Contains("unknown flag \"--konfig\"", r.Stderr);
+        Assert.StartsWith("xdplb: unknown flag \"--konfig\"\n", r.Stderr);
+        Assert.Equal(1, Occurrences("unknown flag", r.Stderr));
+        Assert.Contains("--config", r.Stderr); // the command's help follows
     }
 
     [Fact]

@@ -35,8 +35,7 @@ internal sealed class AgentCommandLine
             WriteHelp(root, Console.Out);
             return 2;
         }
-        // No @response files: an argument is what it says.
-        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null, EnablePosixBundling = false });
+        var parse = Parse(args);
         var command = parse.CommandResult.Command;
         try
         {
@@ -54,8 +53,13 @@ internal sealed class AgentCommandLine
         }
     }
 
+    /// <summary>The command line against the definitions, nothing run yet.</summary>
+    internal ParseResult Parse(string[] args) =>
+        // No @response files: an argument is what it says.
+        root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null, EnablePosixBundling = false });
+
     /// <summary>The first parse error, as xdplb has always worded it.</summary>
-    private static UsageException Refusal(ParseResult parse)
+    internal static UsageException Refusal(ParseResult parse)
     {
         if (parse.UnmatchedTokens.Count > 0)
         {
