@@ -169,6 +169,14 @@ public sealed class ConfigParserTests
         Assert.StartsWith("test.yaml:", e.Message);
     }
 
+    [Fact]
+    public void AnOutOfRangeServicePortIsNamed()
+    {
+        var e = Assert.Throws<ConfigException>(() => ConfigParser.Parse("services: [{name: web, address: 10.96.0.10, port: 70000}]"));
+
+        Assert.Equal("line 1: services[0] \"web\".port: \"70000\" is not an integer from 1 to 65535", Assert.Single(e.Errors));
+    }
+
     [Theory]
     [InlineData("timeouts: {tcp: 0}", "timeouts.tcp: 0s is out of range")]
     [InlineData("timeouts: {tcpfin: 10}", "timeouts: unknown key \"tcpfin\"")]
