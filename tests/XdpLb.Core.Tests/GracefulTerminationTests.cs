@@ -14,7 +14,7 @@ public class GracefulTerminationTests
     private static Dictionary<ServiceKey, Service> Applied(Service s) => new() { [s.Key!] = s };
 
     [Fact]
-    public void A_removed_TCP_backend_with_connections_stays_at_weight_0_until_they_end()
+    public void ARemovedTCPBackendWithConnectionsStaysAtWeight0UntilTheyEnd()
     {
         var graceful = new GracefulTermination();
         var applied = Applied(Svc(Protocol.Tcp, A, B));
@@ -34,7 +34,7 @@ public class GracefulTerminationTests
     }
 
     [Fact]
-    public void A_removed_backend_without_connections_goes_at_once()
+    public void ARemovedBackendWithoutConnectionsGoesAtOnce()
     {
         var result = new GracefulTermination().Apply(new LbConfig { Services = [Svc(Protocol.Tcp, A)] }, Applied(Svc(Protocol.Tcp, A, B)), (_, _) => 0);
         Assert.Equal([A], result.Services[0].Backends);
@@ -43,14 +43,14 @@ public class GracefulTerminationTests
     [Theory]
     [InlineData(Protocol.Udp)]
     [InlineData(Protocol.Sctp)]
-    public void UDP_and_SCTP_backends_go_at_once_even_with_flows(Protocol protocol)
+    public void UDPAndSCTPBackendsGoAtOnceEvenWithFlows(Protocol protocol)
     {
         var result = new GracefulTermination().Apply(new LbConfig { Services = [Svc(protocol, A)] }, Applied(Svc(protocol, A, B)), (_, _) => 5);
         Assert.Equal([A], result.Services[0].Backends);
     }
 
     [Fact]
-    public void An_endpoint_that_comes_back_is_wanted_again_at_its_weight()
+    public void AnEndpointThatComesBackIsWantedAgainAtItsWeight()
     {
         var graceful = new GracefulTermination();
         var applied = Applied(Svc(Protocol.Tcp, A, B with { Weight = 0 }));
@@ -60,7 +60,7 @@ public class GracefulTerminationTests
     }
 
     [Fact]
-    public void Draining_that_would_pass_the_backend_limit_is_not_kept()
+    public void DrainingThatWouldPassTheBackendLimitIsNotKept()
     {
         var applied = Applied(Svc(Protocol.Tcp, A, B));
         var desired = new LbConfig { Services = [Svc(Protocol.Tcp, A)], Limits = new Limits(Backends: 1) };

@@ -43,7 +43,7 @@ public sealed class KubernetesTrafficTests : IDisposable
         Slice("web", 8080, backends.Select(b => Endpoint($"10.0.1{b}.2", node: b == 1 ? "node-a" : "node-b")).ToArray());
 
     [Fact]
-    public void Traffic_reaches_the_pods_and_follows_an_EndpointSlice_update_within_10_seconds()
+    public void TrafficReachesThePodsAndFollowsAnEndpointSliceUpdateWithin10Seconds()
     {
         var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
         svc.Spec.Type = "NodePort";
@@ -75,7 +75,7 @@ public sealed class KubernetesTrafficTests : IDisposable
     }
 
     [Fact]
-    public void Healthz_and_the_health_check_node_port_answer_as_kube_proxys()
+    public void HealthzAndTheHealthCheckNodePortAnswerAsKubeProxys()
     {
         var svc = Service("lb", "10.96.0.20", Port(80, nodePort: 30081));
         svc.Spec.Type = "LoadBalancer";
@@ -118,7 +118,7 @@ public sealed class KubernetesTrafficTests : IDisposable
     }
 
     [Fact]
-    public async Task A_controller_declares_services_beside_the_clusters_which_it_cannot_change()
+    public async Task AControllerDeclaresServicesBesideTheClustersWhichItCannotChange()
     {
         api.Apply(Service("web", "10.96.0.10", Port(80)));
         api.Apply(WebSlice(1, 2, 3));
@@ -153,7 +153,7 @@ public sealed class KubernetesTrafficTests : IDisposable
     }
 
     [Fact]
-    public void A_removed_pods_open_connection_drains_at_weight_0_and_the_backend_goes_when_it_ends()
+    public void ARemovedPodsOpenConnectionDrainsAtWeight0AndTheBackendGoesWhenItEnds()
     {
         api.Apply(Service("web", "10.96.0.10", Port(80)));
         var slice = WebSlice(1, 2, 3);

@@ -29,7 +29,7 @@ public class DeployManifestTests
     private static V1Container Agent => Assert.Single(DaemonSet.Spec.Template.Spec.Containers);
 
     [Fact]
-    public void Every_manifest_loads_strictly_and_lives_in_kube_system()
+    public void EveryManifestLoadsStrictlyAndLivesInKubeSystem()
     {
         Assert.NotEmpty(Objects);
         foreach (var o in Objects)
@@ -42,7 +42,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Strict_loader_rejects_an_unknown_field()
+    public void StrictLoaderRejectsAnUnknownField()
     {
         const string valid = """
             apiVersion: v1
@@ -58,7 +58,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void DaemonSet_runs_on_every_node_in_the_host_network()
+    public void DaemonSetRunsOnEveryNodeInTheHostNetwork()
     {
         var ds = DaemonSet;
         Assert.Equal("xdplb", ds.Metadata.Name);
@@ -75,7 +75,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Agent_runs_the_kubernetes_source_with_the_mounted_kube_proxy_config()
+    public void AgentRunsTheKubernetesSourceWithTheMountedKubeProxyConfig()
     {
         var agent = Agent;
         Assert.False(string.IsNullOrWhiteSpace(agent.Image));
@@ -98,7 +98,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Agent_gets_its_node_name_from_the_pod_spec()
+    public void AgentGetsItsNodeNameFromThePodSpec()
     {
         var nodeName = Assert.Single(Agent.Env, e => e.Name == "NODE_NAME");
         Assert.Null(nodeName.Value);
@@ -106,7 +106,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Probes_use_kube_proxys_health_endpoints()
+    public void ProbesUseKubeProxysHealthEndpoints()
     {
         AssertHttpGet(Agent.LivenessProbe, "/livez");
         AssertHttpGet(Agent.ReadinessProbe, "/healthz");
@@ -121,7 +121,7 @@ public class DeployManifestTests
     [InlineData("/lib/modules", "/lib/modules", null, true)]
     [InlineData("/run/xtables.lock", "/run/xtables.lock", null, false)]
     [InlineData("/host/sys/fs/cgroup", "/sys/fs/cgroup", "HostToContainer", true)]
-    public void Agent_mounts_the_host_paths_it_uses(string mountPath, string hostPath, string? propagation, bool readOnly)
+    public void AgentMountsTheHostPathsItUses(string mountPath, string hostPath, string? propagation, bool readOnly)
     {
         var mount = Assert.Single(Agent.VolumeMounts, m => m.MountPath == mountPath);
         Assert.Equal(propagation, mount.MountPropagation);
@@ -131,7 +131,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Pinned_state_and_api_socket_live_in_host_directories_that_outlive_the_pod()
+    public void PinnedStateAndApiSocketLiveInHostDirectoriesThatOutliveThePod()
     {
         var volumes = DaemonSet.Spec.Template.Spec.Volumes;
         foreach (string path in new[] { "/sys/fs/bpf", "/run/xdplb", "/var/lib/xdplb" })
@@ -142,7 +142,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Every_mount_names_a_declared_volume()
+    public void EveryMountNamesADeclaredVolume()
     {
         var pod = DaemonSet.Spec.Template.Spec;
         var declared = pod.Volumes.Select(v => v.Name).ToList();
@@ -153,7 +153,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Agent_is_not_privileged_and_adds_only_the_argued_capabilities()
+    public void AgentIsNotPrivilegedAndAddsOnlyTheArguedCapabilities()
     {
         var sc = Agent.SecurityContext;
         Assert.NotEqual(true, sc.Privileged);
@@ -163,7 +163,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void Service_account_is_the_one_bound_and_the_one_the_DaemonSet_runs_as()
+    public void ServiceAccountIsTheOneBoundAndTheOneTheDaemonSetRunsAs()
     {
         var account = Assert.Single(Objects.OfType<V1ServiceAccount>());
         var binding = Assert.Single(Objects.OfType<V1ClusterRoleBinding>());
@@ -179,7 +179,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void ClusterRole_only_lists_and_watches_services_nodes_and_endpointslices()
+    public void ClusterRoleOnlyListsAndWatchesServicesNodesAndEndpointslices()
     {
         var role = Assert.Single(Objects.OfType<V1ClusterRole>());
         var granted = new HashSet<(string Group, string Resource, string Verb)>();
@@ -200,7 +200,7 @@ public class DeployManifestTests
     }
 
     [Fact]
-    public void ConfigMap_holds_a_kube_proxy_configuration_in_ipvs_mode()
+    public void ConfigMapHoldsAKubeProxyConfigurationInIpvsMode()
     {
         var configMap = Assert.Single(Objects.OfType<V1ConfigMap>(), c => c.Metadata.Name == "xdplb-config");
         var yaml = new YamlStream();

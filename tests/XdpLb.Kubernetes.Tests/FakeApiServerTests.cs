@@ -31,7 +31,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_list_returns_applied_objects_sorted_with_the_current_version()
+    public async Task FakeApiServerListReturnsAppliedObjectsSortedWithTheCurrentVersion()
     {
         server.Apply(Service("web", "b"));
         server.Apply(Service("kube-system", "dns"));
@@ -50,7 +50,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_keeps_a_copy_and_gives_each_change_a_higher_version()
+    public async Task FakeApiServerKeepsACopyAndGivesEachChangeAHigherVersion()
     {
         var service = Service("web", "a");
         long first = long.Parse(server.Apply(service));
@@ -64,7 +64,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_watch_from_the_lists_version_sees_later_changes_in_order()
+    public async Task FakeApiServerWatchFromTheListsVersionSeesLaterChangesInOrder()
     {
         server.Apply(Service("web", "before"));
         var list = await client.CoreV1.ListServiceForAllNamespacesAsync(cancellationToken: guard.Token);
@@ -89,7 +89,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_watch_without_a_version_starts_with_every_object_added()
+    public async Task FakeApiServerWatchWithoutAVersionStartsWithEveryObjectAdded()
     {
         server.Apply(Service("web", "b"));
         server.Apply(Service("web", "a"));
@@ -105,7 +105,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_resumed_watch_replays_the_changes_it_missed()
+    public async Task FakeApiServerResumedWatchReplaysTheChangesItMissed()
     {
         string start = server.ResourceVersion;
         string lastSeen;
@@ -131,7 +131,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_compaction_expires_an_open_watch_and_a_watch_from_an_old_version()
+    public async Task FakeApiServerCompactionExpiresAnOpenWatchAndAWatchFromAnOldVersion()
     {
         string old = server.ResourceVersion;
         await using (var watch = WatchServices(old))
@@ -169,7 +169,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_bookmarks_carry_the_current_version_only_to_watches_that_asked()
+    public async Task FakeApiServerBookmarksCarryTheCurrentVersionOnlyToWatchesThatAsked()
     {
         string start = server.ResourceVersion;
         await using var withBookmarks = WatchServices(start, bookmarks: true);
@@ -189,7 +189,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_dropping_watches_breaks_the_stream_and_the_client_can_watch_again()
+    public async Task FakeApiServerDroppingWatchesBreaksTheStreamAndTheClientCanWatchAgain()
     {
         string start = server.ResourceVersion;
         await using var watch = WatchServices(start);
@@ -217,7 +217,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_watch_ends_cleanly_after_its_timeout()
+    public async Task FakeApiServerWatchEndsCleanlyAfterItsTimeout()
     {
         server.Apply(Service("web", "a"));
         await using var watch = WatchServices("", timeoutSeconds: 1);
@@ -228,7 +228,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_field_selector_picks_a_node_in_lists_and_watches()
+    public async Task FakeApiServerFieldSelectorPicksANodeInListsAndWatches()
     {
         server.Apply(Node("node-a"));
         server.Apply(Node("node-b"));
@@ -255,7 +255,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_label_selector_filters_lists_as_kube_proxy_asks()
+    public async Task FakeApiServerLabelSelectorFiltersListsAsKubeProxyAsks()
     {
         server.Apply(Service("web", "plain"));
         server.Apply(Service("web", "headless", new() { ["service.kubernetes.io/headless"] = "" }));
@@ -278,7 +278,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_label_selector_watch_sees_an_object_leave_and_enter_the_selection()
+    public async Task FakeApiServerLabelSelectorWatchSeesAnObjectLeaveAndEnterTheSelection()
     {
         string start = server.Apply(Service("web", "a"));
         var response = client.CoreV1.ListServiceForAllNamespacesWithHttpMessagesAsync(
@@ -296,7 +296,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_paging_returns_every_object_once_from_one_snapshot()
+    public async Task FakeApiServerPagingReturnsEveryObjectOnceFromOneSnapshot()
     {
         for (int i = 0; i < 7; i++)
             server.Apply(EndpointSlice("web", $"slice-{i}"));
@@ -325,7 +325,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_endpointslice_watch_carries_its_group_version()
+    public async Task FakeApiServerEndpointsliceWatchCarriesItsGroupVersion()
     {
         await using var watch = Watch<V1EndpointSlice, V1EndpointSliceList>(
             client.DiscoveryV1.ListEndpointSliceForAllNamespacesWithHttpMessagesAsync(
@@ -339,7 +339,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_injected_failures_answer_the_next_requests_with_that_status()
+    public async Task FakeApiServerInjectedFailuresAnswerTheNextRequestsWithThatStatus()
     {
         server.FailNextRequests(2, 503);
 
@@ -358,7 +358,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public async Task FakeApiServer_unknown_path_is_404_with_a_status()
+    public async Task FakeApiServerUnknownPathIs404WithAStatus()
     {
         using var http = new HttpClient { BaseAddress = server.BaseAddress };
         using var response = await http.GetAsync("/api/v1/pods", guard.Token);
@@ -370,7 +370,7 @@ public sealed class FakeApiServerTests : IDisposable
     }
 
     [Fact]
-    public void FakeApiServer_in_a_netns_is_reachable_there_and_not_from_the_host()
+    public void FakeApiServerInANetnsIsReachableThereAndNotFromTheHost()
     {
         using var netns = new TestNetns("xdplb-fakeapi-test");
         using var inside = FakeApiServer.Start(netns: netns.Name);

@@ -88,7 +88,7 @@ public class KubeProxyConfigFileTests
         """;
 
     [Fact]
-    public void Kubeadm_config_map_body_gives_its_settings()
+    public void KubeadmConfigMapBodyGivesItsSettings()
     {
         var settings = KubeProxyConfigFile.Parse(KubeadmConfig, "config.conf");
 
@@ -108,7 +108,7 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Kubeadm_defaults_with_every_value_unset_are_kube_proxys_defaults()
+    public void KubeadmDefaultsWithEveryValueUnsetAreKubeProxysDefaults()
     {
         string text = KubeadmConfig
             .Replace("clusterCIDR: 10.244.0.0/16,fd00:10:244::/56", "clusterCIDR: \"\"")
@@ -143,7 +143,7 @@ public class KubeProxyConfigFileTests
     [InlineData("dh", Scheduler.Dh)]
     [InlineData("sed", Scheduler.Sed)]
     [InlineData("nq", Scheduler.Nq)]
-    public void Each_scheduler_is_read_and_only_mh_gets_a_flag(string name, Scheduler expected)
+    public void EachSchedulerIsReadAndOnlyMhGetsAFlag(string name, Scheduler expected)
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + $"ipvs:\n  scheduler: {name}\n", "f");
         Assert.Equal(expected, settings.Scheduler);
@@ -154,7 +154,7 @@ public class KubeProxyConfigFileTests
     [InlineData("lblc", "kube-proxy accepts it")]
     [InlineData("RR", "valid: rr, wrr, lc, wlc, sh, dh, sed, nq, mh")]
     [InlineData("fifo", "valid: rr, wrr, lc, wlc, sh, dh, sed, nq, mh")]
-    public void Unknown_scheduler_is_an_error_naming_it_and_the_valid_ones(string name, string expectedText)
+    public void UnknownSchedulerIsAnErrorNamingItAndTheValidOnes(string name, string expectedText)
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + $"ipvs:\n  scheduler: {name}\n", "/etc/kube-proxy/config.conf"));
         string error = Assert.Single(e.Errors);
@@ -171,7 +171,7 @@ public class KubeProxyConfigFileTests
     [InlineData("1.5m", 90u)]
     [InlineData("2500ms", 2u)]
     [InlineData("\"90s\"", 90u)]
-    public void Go_duration_strings_give_whole_seconds(string text, uint seconds)
+    public void GoDurationStringsGiveWholeSeconds(string text, uint seconds)
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + $"ipvs:\n  tcpTimeout: {text}\n", "f");
         Assert.Equal(seconds, settings.Timeouts.Tcp);
@@ -181,7 +181,7 @@ public class KubeProxyConfigFileTests
     [InlineData("0s")]
     [InlineData("0")]
     [InlineData("500ms")]
-    public void A_timeout_under_one_second_keeps_the_default(string text)
+    public void ATimeoutUnderOneSecondKeepsTheDefault(string text)
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + $"ipvs:\n  tcpFinTimeout: {text}\n  udpTimeout: {text}\n", "f");
         Assert.Equal(new Timeouts(), settings.Timeouts);
@@ -194,7 +194,7 @@ public class KubeProxyConfigFileTests
     [InlineData("udpTimeout", "\"\"")]
     [InlineData("syncPeriod", "5 s")]
     [InlineData("minSyncPeriod", "1h-1s")]
-    public void Malformed_duration_is_an_error_naming_the_field_and_value(string field, string text)
+    public void MalformedDurationIsAnErrorNamingTheFieldAndValue(string field, string text)
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + $"ipvs:\n  {field}: {text}\n", "kp.yaml"));
         string error = Assert.Single(e.Errors);
@@ -208,14 +208,14 @@ public class KubeProxyConfigFileTests
     [InlineData("udpTimeout: 1000h", "ipvs.udpTimeout")]
     [InlineData("syncPeriod: -30s", "ipvs.syncPeriod")]
     [InlineData("minSyncPeriod: -1s", "ipvs.minSyncPeriod")]
-    public void Out_of_range_durations_are_errors(string line, string path)
+    public void OutOfRangeDurationsAreErrors(string line, string path)
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + $"ipvs:\n  {line}\n", "f"));
         Assert.Contains(path, Assert.Single(e.Errors));
     }
 
     [Fact]
-    public void Sync_periods_fall_back_to_the_top_level_then_to_the_defaults()
+    public void SyncPeriodsFallBackToTheTopLevelThenToTheDefaults()
     {
         var topLevel = KubeProxyConfigFile.Parse(Minimal + "syncPeriod: 1m\nminSyncPeriod: 5s\nipvs:\n  syncPeriod: 0s\n", "f");
         Assert.Equal(TimeSpan.FromMinutes(1), topLevel.Sync.SyncPeriod);
@@ -230,7 +230,7 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Sync_period_shorter_than_min_sync_period_is_an_error()
+    public void SyncPeriodShorterThanMinSyncPeriodIsAnError()
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + "ipvs:\n  syncPeriod: 5s\n  minSyncPeriod: 10s\n", "f"));
         string error = Assert.Single(e.Errors);
@@ -243,7 +243,7 @@ public class KubeProxyConfigFileTests
     [InlineData("apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeletConfiguration\n", "kind", "KubeletConfiguration")]
     [InlineData("kind: KubeProxyConfiguration\nmode: ipvs\n", "apiVersion", "missing")]
     [InlineData("apiVersion: kubeproxy.config.k8s.io/v1alpha1\n", "kind", "missing")]
-    public void Wrong_or_missing_type_is_an_error(string text, string field, string value)
+    public void WrongOrMissingTypeIsAnError(string text, string field, string value)
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(text, "f"));
         string error = Assert.Single(e.Errors);
@@ -252,7 +252,7 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Another_schema_reports_only_its_type_not_its_fields()
+    public void AnotherSchemaReportsOnlyItsTypeNotItsFields()
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse("apiVersion: v1\nkind: ConfigMap\ndata:\n  config.conf: x\n", "f"));
         Assert.Equal(2, e.Errors.Count);
@@ -266,7 +266,7 @@ public class KubeProxyConfigFileTests
     [InlineData("ipvs:\n  excludeCIDRs:\n  - 10.0.0.0/8\n  - 300.0.0.0/8", "ipvs.excludeCIDRs[1]", "300.0.0.0/8")]
     [InlineData("nodePortAddresses:\n- fd00::/129", "nodePortAddresses[0]", "fd00::/129")]
     [InlineData("nodePortAddresses:\n- primary\n- 10.0.0.0/8", "nodePortAddresses", "primary")]
-    public void Malformed_cidr_is_an_error_naming_the_field_and_value(string yaml, string path, string value)
+    public void MalformedCidrIsAnErrorNamingTheFieldAndValue(string yaml, string path, string value)
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + yaml + "\n", "f"));
         string error = Assert.Single(e.Errors);
@@ -275,14 +275,14 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Cidrs_with_host_bits_are_masked_as_kube_proxy_does()
+    public void CidrsWithHostBitsAreMaskedAsKubeProxyDoes()
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + "clusterCIDR: 10.244.1.7/16\n", "f");
         Assert.Equal([IPNetwork.Parse("10.244.0.0/16")], settings.ClusterCidrs);
     }
 
     [Fact]
-    public void Node_port_addresses_primary_means_the_nodes_primary_addresses()
+    public void NodePortAddressesPrimaryMeansTheNodesPrimaryAddresses()
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + "nodePortAddresses: [\"primary\"]\n", "f");
         Assert.True(settings.NodePortPrimaryOnly);
@@ -295,7 +295,7 @@ public class KubeProxyConfigFileTests
     [InlineData("string for a list", "nodePortAddresses: 10.0.0.0/8", "nodePortAddresses", "expected a list")]
     [InlineData("string for a section", "ipvs: rr", "ipvs", "expected a mapping")]
     [InlineData("not a boolean", "iptables:\n  masqueradeAll: yes please", "iptables.masqueradeAll", "\"yes please\" is not true or false")]
-    public void Wrong_type_is_an_error_naming_the_field(string what, string yaml, string path, string expected)
+    public void WrongTypeIsAnErrorNamingTheField(string what, string yaml, string path, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + yaml + "\n", "f"));
         string error = Assert.Single(e.Errors);
@@ -303,7 +303,7 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Unknown_top_level_field_is_an_error_and_ipvs_typos_too()
+    public void UnknownTopLevelFieldIsAnErrorAndIpvsTyposToo()
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + "masqueradeAl: true\nipvs:\n  schedular: mh\n", "f"));
         Assert.Equal(2, e.Errors.Count);
@@ -312,7 +312,7 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Every_error_is_reported_at_once_with_its_line()
+    public void EveryErrorIsReportedAtOnceWithItsLine()
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(
             Minimal + "clusterCIDR: nope\nipvs:\n  tcpTimeout: soon\n  scheduler: fifo\n", "f"));
@@ -324,7 +324,7 @@ public class KubeProxyConfigFileTests
     [Theory]
     [InlineData("iptables")]
     [InlineData("nftables")]
-    public void A_mode_other_than_ipvs_is_a_warning(string mode)
+    public void AModeOtherThanIpvsIsAWarning(string mode)
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + $"mode: {mode}\n", "f");
         string warning = Assert.Single(settings.Warnings);
@@ -334,7 +334,7 @@ public class KubeProxyConfigFileTests
     [Theory]
     [InlineData("NodeCIDR")]
     [InlineData("InterfaceNamePrefix")]
-    public void A_local_traffic_detector_other_than_clusterCIDR_is_a_warning(string detector)
+    public void ALocalTrafficDetectorOtherThanClusterCIDRIsAWarning(string detector)
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + $"detectLocalMode: {detector}\n", "f");
         Assert.Contains($"\"{detector}\"", Assert.Single(settings.Warnings));
@@ -342,14 +342,14 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Strict_ARP_is_read()
+    public void StrictARPIsRead()
     {
         Assert.True(KubeProxyConfigFile.Parse(Minimal + "ipvs:\n  strictARP: true\n", "f").StrictArp);
         Assert.False(KubeProxyConfigFile.Parse(Minimal, "f").StrictArp);
     }
 
     [Fact]
-    public void Masquerade_all_is_read_from_the_section_of_the_mode_as_kube_proxy_converts_it()
+    public void MasqueradeAllIsReadFromTheSectionOfTheModeAsKubeProxyConvertsIt()
     {
         const string both = "iptables:\n  masqueradeAll: false\nnftables:\n  masqueradeAll: true\n";
         Assert.False(KubeProxyConfigFile.Parse(Minimal + "mode: ipvs\n" + both, "f").MasqueradeAll);
@@ -363,14 +363,14 @@ public class KubeProxyConfigFileTests
     [InlineData("127.0.0.1:8080", "127.0.0.1", 8080)]
     [InlineData("\"[::]:10257\"", "::", 10257)]
     [InlineData("\"::1\"", "::1", 10256)]
-    public void Healthz_bind_address_forms(string text, string address, int port)
+    public void HealthzBindAddressForms(string text, string address, int port)
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + $"healthzBindAddress: {text}\n", "f");
         Assert.Equal(new IPEndPoint(IPAddress.Parse(address), port), settings.HealthzBindAddress);
     }
 
     [Fact]
-    public void Healthz_defaults_to_the_ipv6_wildcard_when_bind_address_is_ipv6()
+    public void HealthzDefaultsToTheIpv6WildcardWhenBindAddressIsIpv6()
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + "bindAddress: \"::\"\n", "f");
         Assert.Equal(new IPEndPoint(IPAddress.IPv6Any, 10256), settings.HealthzBindAddress);
@@ -381,7 +381,7 @@ public class KubeProxyConfigFileTests
     [InlineData("localhost:10256")]
     [InlineData("10256")]
     [InlineData("0.0.0.0:")]
-    public void Malformed_healthz_bind_address_is_an_error(string text)
+    public void MalformedHealthzBindAddressIsAnError(string text)
     {
         var e = Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse(Minimal + $"healthzBindAddress: \"{text}\"\n", "f"));
         string error = Assert.Single(e.Errors);
@@ -390,14 +390,14 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Hostname_override_is_trimmed_and_lower_cased_as_kube_proxy_does()
+    public void HostnameOverrideIsTrimmedAndLowerCasedAsKubeProxyDoes()
     {
         var settings = KubeProxyConfigFile.Parse(Minimal + "hostnameOverride: \" Node-1 \"\n", "f");
         Assert.Equal("node-1", settings.HostnameOverride);
     }
 
     [Fact]
-    public void Invalid_yaml_and_empty_files_are_errors()
+    public void InvalidYamlAndEmptyFilesAreErrors()
     {
         Assert.Contains("not valid YAML", Assert.Single(Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse("a: [", "f")).Errors));
         Assert.Throws<ConfigException>(() => KubeProxyConfigFile.Parse("", "f"));
@@ -405,7 +405,7 @@ public class KubeProxyConfigFileTests
     }
 
     [Fact]
-    public void Load_reads_the_file_and_names_it_in_errors()
+    public void LoadReadsTheFileAndNamesItInErrors()
     {
         string dir = Directory.CreateTempSubdirectory("kpconfig").FullName;
         try

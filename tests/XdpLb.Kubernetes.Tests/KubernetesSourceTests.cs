@@ -58,7 +58,7 @@ public sealed class KubernetesSourceTests : IDisposable
     };
 
     [Fact]
-    public void Lists_then_follows_changes_and_sees_only_its_own_node()
+    public void ListsThenFollowsChangesAndSeesOnlyItsOwnNode()
     {
         server.Apply(Service("web", "10.96.0.10", Port(80)));
         server.Apply(Slice("web", 8080, Endpoint("10.0.1.1")));
@@ -80,7 +80,7 @@ public sealed class KubernetesSourceTests : IDisposable
     }
 
     [Fact]
-    public void A_dropped_watch_resumes_from_its_resourceVersion_without_a_relist_and_misses_nothing()
+    public void ADroppedWatchResumesFromItsResourceVersionWithoutARelistAndMissesNothing()
     {
         server.Apply(Service("web", "10.96.0.10", Port(80)));
         using var source = Start();
@@ -94,7 +94,7 @@ public sealed class KubernetesSourceTests : IDisposable
     }
 
     [Fact]
-    public void Gone_410_relists_and_the_store_matches_the_server_again()
+    public void Gone410RelistsAndTheStoreMatchesTheServerAgain()
     {
         server.Apply(Service("web", "10.96.0.10", Port(80)));
         server.Apply(Service("old", "10.96.0.11", Port(80)));
@@ -110,7 +110,7 @@ public sealed class KubernetesSourceTests : IDisposable
     [Theory]
     [InlineData("\n")] // an event whose object does not fit its type
     [InlineData("")]    // a line that runs into the next event: not JSON at all
-    public void An_event_that_cannot_be_read_makes_the_store_list_again_rather_than_miss_it(string end)
+    public void AnEventThatCannotBeReadMakesTheStoreListAgainRatherThanMissIt(string end)
     {
         server.Apply(Service("web", "10.96.0.10", Port(80)));
         using var source = Start();
@@ -123,7 +123,7 @@ public sealed class KubernetesSourceTests : IDisposable
     }
 
     [Fact]
-    public void Failed_requests_are_retried_with_backoff_until_the_list_succeeds()
+    public void FailedRequestsAreRetriedWithBackoffUntilTheListSucceeds()
     {
         server.Apply(Service("web", "10.96.0.10", Port(80)));
         server.FailNextRequests(4, 503);
@@ -133,7 +133,7 @@ public sealed class KubernetesSourceTests : IDisposable
     }
 
     [Fact]
-    public void Bookmarks_advance_the_resourceVersion_a_resumed_watch_starts_from()
+    public void BookmarksAdvanceTheResourceVersionAResumedWatchStartsFrom()
     {
         server.Apply(Service("web", "10.96.0.10", Port(80)));
         using var source = Start();
@@ -146,7 +146,7 @@ public sealed class KubernetesSourceTests : IDisposable
     }
 
     [Fact]
-    public void A_thousand_services_with_ten_endpoints_each_sync_from_the_server()
+    public void AThousandServicesWithTenEndpointsEachSyncFromTheServer()
     {
         for (int i = 0; i < 1000; i++)
         {

@@ -34,7 +34,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task Healthz_answers_200_with_kube_proxys_body_and_headers_when_healthy()
+    public async Task HealthzAnswers200WithKubeProxysBodyAndHeadersWhenHealthy()
     {
         _health.Updated(T0 - TimeSpan.FromSeconds(5));
 
@@ -50,7 +50,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task A_change_waiting_too_long_makes_healthz_and_livez_503_with_the_real_last_update()
+    public async Task AChangeWaitingTooLongMakesHealthzAndLivez503WithTheRealLastUpdate()
     {
         _health.Updated(T0.AddMilliseconds(250));
         _health.QueuedUpdate(T0 + TimeSpan.FromSeconds(1));
@@ -66,7 +66,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task Never_synced_and_late_reports_the_zero_time()
+    public async Task NeverSyncedAndLateReportsTheZeroTime()
     {
         _health.QueuedUpdate(T0);
         _now = T0 + TimeSpan.FromMinutes(5);
@@ -76,7 +76,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task An_ineligible_node_fails_healthz_but_not_livez_which_does_not_report_it()
+    public async Task AnIneligibleNodeFailsHealthzButNotLivezWhichDoesNotReportIt()
     {
         _health.SetNodeEligible(false);
 
@@ -96,7 +96,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     [InlineData("/healthz/", HttpStatusCode.NotFound)]
     [InlineData("/healthz?verbose=1", HttpStatusCode.OK)]
     [InlineData("/health%7A", HttpStatusCode.OK)]
-    public async Task Paths_are_matched_as_go_serve_mux_does(string path, HttpStatusCode expected)
+    public async Task PathsAreMatchedAsGoServeMuxDoes(string path, HttpStatusCode expected)
     {
         var response = await _client.GetAsync(Url(path));
         Assert.Equal(expected, response.StatusCode);
@@ -104,7 +104,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task Head_is_answered_with_the_headers_and_no_body()
+    public async Task HeadIsAnsweredWithTheHeadersAndNoBody()
     {
         using var request = new HttpRequestMessage(HttpMethod.Head, Url("/healthz"));
         var response = await _client.SendAsync(request);
@@ -114,7 +114,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task Other_methods_are_answered_as_kube_proxys_handler_does()
+    public async Task OtherMethodsAreAnsweredAsKubeProxysHandlerDoes()
     {
         var response = await _client.PostAsync(Url("/livez"), new StringContent(new string('x', 20_000)));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -128,7 +128,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     [InlineData("GET healthz HTTP/1.1\r\n\r\n")]
     [InlineData("\u0001\u0002\u0003 / HTTP/1.1\r\n\r\n")]
     [InlineData("GET /%zz HTTP/1.1\r\n\r\n")]
-    public async Task Garbage_gets_400_and_the_server_keeps_serving(string request)
+    public async Task GarbageGets400AndTheServerKeepsServing(string request)
     {
         string answer = await RawExchange(_server.LocalEndPoint, Encoding.Latin1.GetBytes(request));
         Assert.StartsWith("HTTP/1.1 400 ", answer);
@@ -136,7 +136,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task A_bare_lf_request_is_understood()
+    public async Task ABareLfRequestIsUnderstood()
     {
         string answer = await RawExchange(_server.LocalEndPoint, "GET /livez HTTP/1.0\nHost: x\n\n"u8.ToArray());
         Assert.StartsWith("HTTP/1.1 200 OK\r\n", answer);
@@ -145,7 +145,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task An_oversized_request_head_gets_431()
+    public async Task AnOversizedRequestHeadGets431()
     {
         byte[] request = Encoding.ASCII.GetBytes("GET /healthz HTTP/1.1\r\nX-Big: " + new string('a', 20_000) + "\r\n\r\n");
         string answer = await RawExchange(_server.LocalEndPoint, request);
@@ -153,7 +153,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task An_idle_connection_does_not_hold_up_others()
+    public async Task AnIdleConnectionDoesNotHoldUpOthers()
     {
         using var idle = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await idle.ConnectAsync(_server.LocalEndPoint);
@@ -163,7 +163,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public async Task A_client_that_never_finishes_its_request_is_disconnected()
+    public async Task AClientThatNeverFinishesItsRequestIsDisconnected()
     {
         using var server = ProxyHealthServer.Start(new IPEndPoint(IPAddress.Loopback, 0), _health, () => _now,
             new HttpLimits { RequestTimeout = TimeSpan.FromMilliseconds(200) });
@@ -178,7 +178,7 @@ public sealed class ProxyHealthServerTests : IDisposable
     }
 
     [Fact]
-    public void A_port_in_use_is_refused_at_start()
+    public void APortInUseIsRefusedAtStart()
     {
         Assert.Throws<SocketException>(() => ProxyHealthServer.Start(_server.LocalEndPoint, _health, () => _now));
     }

@@ -8,7 +8,7 @@ public class ProxyHealthTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public void Healthy_before_anything_happened_with_no_last_update()
+    public void HealthyBeforeAnythingHappenedWithNoLastUpdate()
     {
         var health = new ProxyHealth(Timeout);
         var status = health.Check(T0);
@@ -19,7 +19,7 @@ public class ProxyHealthTests
     }
 
     [Fact]
-    public void A_queued_change_is_healthy_until_it_has_waited_the_timeout()
+    public void AQueuedChangeIsHealthyUntilItHasWaitedTheTimeout()
     {
         var health = new ProxyHealth(Timeout);
         health.QueuedUpdate(T0);
@@ -29,7 +29,7 @@ public class ProxyHealthTests
     }
 
     [Fact]
-    public void Only_the_oldest_pending_change_counts()
+    public void OnlyTheOldestPendingChangeCounts()
     {
         var health = new ProxyHealth(Timeout);
         health.QueuedUpdate(T0);
@@ -38,7 +38,7 @@ public class ProxyHealthTests
     }
 
     [Fact]
-    public void Updated_clears_what_was_pending_and_records_the_time()
+    public void UpdatedClearsWhatWasPendingAndRecordsTheTime()
     {
         var health = new ProxyHealth(Timeout);
         health.QueuedUpdate(T0);
@@ -53,7 +53,7 @@ public class ProxyHealthTests
     }
 
     [Fact]
-    public void A_change_after_a_sync_starts_a_new_wait()
+    public void AChangeAfterASyncStartsANewWait()
     {
         var health = new ProxyHealth(Timeout);
         health.QueuedUpdate(T0);
@@ -65,7 +65,7 @@ public class ProxyHealthTests
     }
 
     [Fact]
-    public void Node_eligibility_is_reported_but_does_not_make_the_proxy_unhealthy()
+    public void NodeEligibilityIsReportedButDoesNotMakeTheProxyUnhealthy()
     {
         var health = new ProxyHealth(Timeout);
         health.SetNodeEligible(false);
@@ -78,14 +78,14 @@ public class ProxyHealthTests
     }
 
     [Fact]
-    public void Timeout_is_two_sync_periods_as_kube_proxy_uses()
+    public void TimeoutIsTwoSyncPeriodsAsKubeProxyUses()
     {
         Assert.Equal(TimeSpan.FromSeconds(60), ProxyHealth.ForSyncPeriod(TimeSpan.FromSeconds(30)).HealthTimeout);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ProxyHealth(TimeSpan.Zero));
     }
 
     [Fact]
-    public void A_node_is_eligible_unless_deleted_or_marked_for_deletion_by_the_autoscaler()
+    public void ANodeIsEligibleUnlessDeletedOrMarkedForDeletionByTheAutoscaler()
     {
         static V1Node Node(params V1Taint[] taints) => new() { Metadata = new V1ObjectMeta { Name = "n1" }, Spec = new V1NodeSpec { Taints = taints } };
 

@@ -5,7 +5,7 @@ namespace XdpLb.Kubernetes.Tests;
 public class ProxySettingsTests
 {
     [Fact]
-    public void Defaults_are_kube_proxys()
+    public void DefaultsAreKubeProxys()
     {
         var settings = new ProxySettings();
         Assert.Equal(Scheduler.Rr, settings.Scheduler);

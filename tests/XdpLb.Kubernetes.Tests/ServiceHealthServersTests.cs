@@ -69,7 +69,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task A_service_with_local_endpoints_answers_200_with_kube_proxys_body_on_any_path()
+    public async Task AServiceWithLocalEndpointsAnswers200WithKubeProxysBodyOnAnyPath()
     {
         ushort port = FreePort();
         Assert.Empty(_servers.Sync(new Dictionary<ServiceName, ServiceHealth> { [Web] = new(port, 2) }));
@@ -86,7 +86,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task No_local_endpoints_or_an_unhealthy_proxy_answers_503()
+    public async Task NoLocalEndpointsOrAnUnhealthyProxyAnswers503()
     {
         ushort empty = FreePort();
         ushort full = FreePort();
@@ -104,7 +104,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task A_changed_count_is_served_on_the_same_port()
+    public async Task AChangedCountIsServedOnTheSamePort()
     {
         ushort port = FreePort();
         _servers.Sync(new Dictionary<ServiceName, ServiceHealth> { [Web] = new(port, 1) });
@@ -120,7 +120,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task A_removed_service_closes_its_port_and_the_others_stay()
+    public async Task ARemovedServiceClosesItsPortAndTheOthersStay()
     {
         ushort webPort = FreePort();
         ushort apiPort = FreePort();
@@ -134,7 +134,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task A_moved_port_closes_the_old_one_and_opens_the_new_one()
+    public async Task AMovedPortClosesTheOldOneAndOpensTheNewOne()
     {
         ushort before = FreePort();
         ushort after = FreePort();
@@ -147,7 +147,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task A_port_that_cannot_be_bound_is_reported_does_not_stop_the_others_and_is_retried()
+    public async Task APortThatCannotBeBoundIsReportedDoesNotStopTheOthersAndIsRetried()
     {
         ushort webPort = FreePort();
         using var squatter = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -170,7 +170,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public void Two_services_on_one_port_open_one_and_report_the_other()
+    public void TwoServicesOnOnePortOpenOneAndReportTheOther()
     {
         ushort port = FreePort();
         var failure = Assert.Single(_servers.Sync(new Dictionary<ServiceName, ServiceHealth> { [Web] = new(port, 1), [Api] = new(port, 1) }));
@@ -179,7 +179,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task The_body_is_kube_proxys_text()
+    public async Task TheBodyIsKubeProxysText()
     {
         ushort port = FreePort();
         _servers.Sync(new Dictionary<ServiceName, ServiceHealth> { [Web] = new(port, 1) });
@@ -188,7 +188,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task Garbage_does_not_break_a_health_check_port()
+    public async Task GarbageDoesNotBreakAHealthCheckPort()
     {
         ushort port = FreePort();
         _servers.Sync(new Dictionary<ServiceName, ServiceHealth> { [Web] = new(port, 1) });
@@ -203,7 +203,7 @@ public sealed class ServiceHealthServersTests : IDisposable
     }
 
     [Fact]
-    public async Task Dispose_closes_every_port()
+    public async Task DisposeClosesEveryPort()
     {
         ushort port = FreePort();
         var servers = new ServiceHealthServers(() => true, [IPAddress.Loopback]);

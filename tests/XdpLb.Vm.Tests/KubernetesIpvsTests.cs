@@ -22,7 +22,7 @@ public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture
     private static string Host(string key) => key.Split(' ')[1][..key.Split(' ')[1].LastIndexOf(':')];
 
     [Fact]
-    public void The_virtual_servers_are_those_of_kube_proxys_ipvs_proxier()
+    public void TheVirtualServersAreThoseOfKubeProxysIpvsProxier()
     {
         var table = node.Ipvs();
         // Per service port a ClusterIP server, and with a nodePort one on each of the node's
@@ -49,7 +49,7 @@ public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture
     }
 
     [Fact]
-    public void Tcp_and_udp_traffic_reaches_the_pods_through_ipvs()
+    public void TcpAndUdpTrafficReachesThePodsThroughIpvs()
     {
         var sections = node.Client($"""
             set -e
@@ -81,7 +81,7 @@ public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture
     }
 
     [Fact]
-    public void An_EndpointSlice_update_is_followed_within_10_seconds()
+    public void AnEndpointSliceUpdateIsFollowedWithin10Seconds()
     {
         string key = $"TCP {Churn}:80";
         Assert.Equal(["b1", "b2", "b3"], Curl(Churn, 3).Order());
@@ -102,7 +102,7 @@ public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture
     }
 
     [Fact]
-    public void A_removed_pods_open_connection_drains_at_weight_0_and_the_real_server_goes_when_it_ends()
+    public void ARemovedPodsOpenConnectionDrainsAtWeight0AndTheRealServerGoesWhenItEnds()
     {
         string key = $"TCP {Drain}:80";
         // A download left unread holds its connection open (no other connection to this
@@ -140,7 +140,7 @@ public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture
     }
 
     [Fact]
-    public void A_removed_udp_endpoint_goes_at_once_with_its_conntrack_entries()
+    public void ARemovedUdpEndpointGoesAtOnceWithItsConntrackEntries()
     {
         string key = $"UDP {DnsChurn}:53";
         // One client port throughout: the same flow, as a resolver's.
@@ -160,7 +160,7 @@ public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture
     }
 
     [Fact]
-    public void A_udp_service_that_gets_its_first_endpoint_is_not_stuck_on_an_entry_from_before()
+    public void AUdpServiceThatGetsItsFirstEndpointIsNotStuckOnAnEntryFromBefore()
     {
         const string vip = "10.96.0.54";
         // IPVS drops a datagram to a server without real servers before conntrack confirms
@@ -184,7 +184,7 @@ public sealed class KubernetesIpvsTests(KubernetesIpvsNode node) : IClassFixture
     }
 
     [Fact]
-    public void A_restart_of_the_agent_flushes_nothing()
+    public void ARestartOfTheAgentFlushesNothing()
     {
         string key = $"TCP {Web}:80";
         string go = Path.Combine(Path.GetTempPath(), $"xdplb-go-{Guid.NewGuid():N}");

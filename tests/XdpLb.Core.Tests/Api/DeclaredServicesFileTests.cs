@@ -13,7 +13,7 @@ public sealed class DeclaredServicesFileTests : IDisposable
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
     [Fact]
-    public void A_new_store_on_the_same_file_has_every_service_with_owner_and_generation()
+    public void ANewStoreOnTheSameFileHasEveryServiceWithOwnerAndGeneration()
     {
         var first = new DeclaredServices(new DeclaredServicesFile(StateFile));
         first.Apply(Apply("mesh", Spec(backends: ["10.0.2.2"])));
@@ -31,7 +31,7 @@ public sealed class DeclaredServicesFileTests : IDisposable
     }
 
     [Fact]
-    public void A_write_that_cannot_be_saved_is_refused_and_changes_nothing()
+    public void AWriteThatCannotBeSavedIsRefusedAndChangesNothing()
     {
         var store = new DeclaredServices(new DeclaredServicesFile(StateFile));
         store.Apply(Apply("mesh", Spec(backends: ["10.0.2.2"])));
@@ -44,7 +44,7 @@ public sealed class DeclaredServicesFileTests : IDisposable
     }
 
     [Fact]
-    public void A_file_that_cannot_be_read_stops_the_store_naming_it()
+    public void AFileThatCannotBeReadStopsTheStoreNamingIt()
     {
         Directory.CreateDirectory(Path.GetDirectoryName(StateFile)!);
         File.WriteAllText(StateFile, "{\"Version\":1,\"Services\":[{\"Owner\":\"mesh\"");

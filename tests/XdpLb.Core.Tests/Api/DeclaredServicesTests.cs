@@ -26,7 +26,7 @@ public class DeclaredServicesTests
     };
 
     [Fact]
-    public void Apply_creates_at_generation_1_owned_by_the_controller_and_each_change_adds_one()
+    public void ApplyCreatesAtGeneration1OwnedByTheControllerAndEachChangeAddsOne()
     {
         var created = store.Apply(Apply("mesh", Spec(backends: ["10.0.2.2"])));
         Assert.Equal(("mesh", 1UL), (created.Owner, created.Generation));
@@ -38,7 +38,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void Apply_fills_the_config_files_defaults()
+    public void ApplyFillsTheConfigFilesDefaults()
     {
         var spec = new ServiceSpec { Address = "10.96.0.10", Port = 53, Protocol = "udp", Backends = { new BackendSpec { Address = "10.0.2.2" } } };
         var got = store.Apply(Apply("mesh", spec)).Spec;
@@ -47,7 +47,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void A_stale_expected_generation_is_FAILED_PRECONDITION_and_changes_nothing()
+    public void AStaleExpectedGenerationIsFAILEDPRECONDITIONAndChangesNothing()
     {
         store.Apply(Apply("mesh", Spec(backends: ["10.0.2.2"]), expected: 0));
         store.Apply(Apply("mesh", Spec(backends: ["10.0.2.3"]), expected: 1));
@@ -61,7 +61,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void Another_owners_service_is_PERMISSION_DENIED_naming_the_owner()
+    public void AnotherOwnersServiceIsPERMISSIONDENIEDNamingTheOwner()
     {
         store.Apply(Apply("mesh", Spec(backends: ["10.0.2.2"])));
         Assert.Equal(StatusCode.PermissionDenied, Refused(() => store.Apply(Apply("fleet", Spec(backends: ["10.0.2.9"]))), out var message));
@@ -74,7 +74,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void The_sources_services_are_listed_with_their_owner_and_read_only()
+    public void TheSourcesServicesAreListedWithTheirOwnerAndReadOnly()
     {
         store.SetSource(DeclaredServices.ConfigOwner, [ConfigService("10.96.0.10")], out var conflicts);
         Assert.Empty(conflicts);
@@ -91,7 +91,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void A_source_service_on_a_key_the_API_holds_is_left_out_and_reported()
+    public void ASourceServiceOnAKeyTheAPIHoldsIsLeftOutAndReported()
     {
         store.Apply(Apply("mesh", Spec(backends: ["10.0.2.2"])));
         var kept = store.SetSource(DeclaredServices.KubernetesOwner, [ConfigService("10.96.0.10"), ConfigService("10.96.0.20")], out var conflicts);
@@ -101,7 +101,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void A_source_service_that_changes_gets_a_new_generation()
+    public void ASourceServiceThatChangesGetsANewGeneration()
     {
         store.SetSource("config", [ConfigService("10.96.0.10")], out _);
         store.SetSource("config", [ConfigService("10.96.0.10")], out _);
@@ -116,7 +116,7 @@ public class DeclaredServicesTests
     [InlineData("")]
     [InlineData("config")]
     [InlineData("kubernetes")]
-    public void The_controller_name_is_required_and_not_a_sources(string controller)
+    public void TheControllerNameIsRequiredAndNotASources(string controller)
     {
         Assert.Equal(StatusCode.InvalidArgument, Refused(() => store.Apply(Apply(controller, Spec())), out var message));
         Assert.StartsWith("controller:", message);
@@ -124,7 +124,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void Limits_are_RESOURCE_EXHAUSTED_counting_the_sources_services()
+    public void LimitsAreRESOURCEEXHAUSTEDCountingTheSourcesServices()
     {
         store.Limits = new StoreLimits(Services: 2, Backends: 3, BackendsPerService: 2);
         store.SetSource("config", [ConfigService("10.96.0.1")], out _);
@@ -142,7 +142,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void The_dataplanes_refusals_are_INVALID_ARGUMENT()
+    public void TheDataplanesRefusalsAreINVALIDARGUMENT()
     {
         store.DataplaneChecks = s => s.Protocol == Protocol.Sctp ? ["protocol: \"sctp\" is not supported by the XDP dataplane yet"] : [];
         var spec = Spec();
@@ -153,7 +153,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void Patch_adds_removes_reweights_and_drains_in_order()
+    public void PatchAddsRemovesReweightsAndDrainsInOrder()
     {
         store.Apply(Apply("mesh", Spec(backends: ["10.0.2.2", "10.0.2.3"])));
         var patched = store.Patch(Patch("mesh", Ref(),
@@ -166,7 +166,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void A_patch_is_all_or_nothing()
+    public void APatchIsAllOrNothing()
     {
         store.Apply(Apply("mesh", Spec(backends: ["10.0.2.2"])));
         Assert.Equal(StatusCode.NotFound, Refused(() => store.Patch(Patch("mesh", Ref(),
@@ -185,7 +185,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void Delete_removes_and_a_missing_service_is_NOT_FOUND()
+    public void DeleteRemovesAndAMissingServiceIsNOTFOUND()
     {
         store.Apply(Apply("mesh", Spec()));
         store.Delete(Delete("mesh", Ref(), expected: 1));
@@ -195,7 +195,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void Changed_is_raised_for_accepted_writes_only()
+    public void ChangedIsRaisedForAcceptedWritesOnly()
     {
         int changes = 0;
         store.Changed += () => changes++;
@@ -208,7 +208,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public void Watch_gives_the_services_now_then_each_change_in_order()
+    public void WatchGivesTheServicesNowThenEachChangeInOrder()
     {
         store.SetSource("config", [ConfigService("10.96.0.1")], out _);
         using var watch = store.Watch();
@@ -226,7 +226,7 @@ public class DeclaredServicesTests
     }
 
     [Fact]
-    public async Task Concurrent_writers_on_different_services_are_all_applied()
+    public async Task ConcurrentWritersOnDifferentServicesAreAllApplied()
     {
         await Task.WhenAll(Enumerable.Range(0, 100).Select(i => Task.Run(() =>
             store.Apply(Apply($"writer-{i}", Spec($"10.96.1.{i}", backends: ["10.0.2.2"]))))));

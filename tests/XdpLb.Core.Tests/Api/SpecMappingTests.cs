@@ -21,11 +21,11 @@ public class SpecMappingTests
     [InlineData("10", "service.address: \"10\" is not an IP address")]
     [InlineData("", "service.address: required")]
     [InlineData("web.example", "service.address: \"web.example\" is not an IP address")]
-    public void A_bad_address_names_the_field_and_value(string address, string expected) =>
+    public void ABadAddressNamesTheFieldAndValue(string address, string expected) =>
         Assert.Contains(expected, Invalid(Spec(address)));
 
     [Fact]
-    public void Every_malformed_field_is_reported_with_its_path_and_value()
+    public void EveryMalformedFieldIsReportedWithItsPathAndValue()
     {
         var spec = Spec(port: 70000, backends: ["10.0.2.2", "10.0.2.x"]);
         spec.Protocol = "icmp";
@@ -46,7 +46,7 @@ public class SpecMappingTests
     }
 
     [Fact]
-    public void Rules_across_fields_are_the_config_files()
+    public void RulesAcrossFieldsAreTheConfigFiles()
     {
         var spec = Spec(backends: ["10.0.2.2", "10.0.2.2", "fd00::2"]);
         spec.Flags.Add("mh-port");
@@ -59,7 +59,7 @@ public class SpecMappingTests
     }
 
     [Fact]
-    public void A_missing_service_is_INVALID_ARGUMENT()
+    public void AMissingServiceIsINVALIDARGUMENT()
     {
         var store = new DeclaredServices(file: null);
         var e = Assert.Throws<RpcException>(() => store.Apply(new ApplyServiceRequest { Controller = "mesh" }));
@@ -67,7 +67,7 @@ public class SpecMappingTests
     }
 
     [Fact]
-    public void A_service_maps_to_the_spec_and_back_unchanged()
+    public void AServiceMapsToTheSpecAndBackUnchanged()
     {
         var spec = new ServiceSpec
         {

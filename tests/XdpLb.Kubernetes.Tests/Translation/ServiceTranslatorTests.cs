@@ -19,7 +19,7 @@ public class ServiceTranslatorTests
         ServiceTranslator.Translate(ClusterSnapshot.Of(services, slices), node ?? Node, settings ?? new ProxySettings(), sctp);
 
     [Fact]
-    public void ClusterIP_port_goes_to_the_ready_endpoints_on_the_slice_port()
+    public void ClusterIPPortGoesToTheReadyEndpointsOnTheSlicePort()
     {
         var result = Translate([Service("web", "10.96.0.10", Port(80))],
             [Slice("web", 8080, Endpoint("10.0.1.2"), Endpoint("10.0.1.1"), Endpoint("10.0.1.3", ready: false))]);
@@ -28,7 +28,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void Named_ports_take_their_own_slice_port_and_protocol()
+    public void NamedPortsTakeTheirOwnSlicePortAndProtocol()
     {
         var svc = Service("dns", "10.96.0.53", Port(53, "dns", "UDP"), Port(53, "dns-tcp", "TCP"), Port(9153, "metrics"));
         var slice = Slice("dns", "IPv4", [("dns", 1053, "UDP"), ("dns-tcp", 1054, "TCP"), ("metrics", 9153, "TCP")], Endpoint("10.0.1.5"));
@@ -41,7 +41,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void Dual_stack_service_has_a_virtual_server_per_family_with_that_familys_endpoints()
+    public void DualStackServiceHasAVirtualServerPerFamilyWithThatFamilysEndpoints()
     {
         var result = Translate([Service("web", "10.96.0.10,fd00:96::10", Port(80))],
             [Slice("web", 8080, Endpoint("10.0.1.1")), Slice("web", 8080, Endpoint("fd00:1::1"))]);
@@ -49,7 +49,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void NodePort_answers_on_each_node_address_of_the_services_families_and_masquerades()
+    public void NodePortAnswersOnEachNodeAddressOfTheServicesFamiliesAndMasquerades()
     {
         var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
         svc.Spec.Type = "NodePort";
@@ -58,7 +58,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void ExternalTrafficPolicy_Local_keeps_the_client_address_uses_local_endpoints_and_reports_health()
+    public void ExternalTrafficPolicyLocalKeepsTheClientAddressUsesLocalEndpointsAndReportsHealth()
     {
         var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
         svc.Spec.Type = "LoadBalancer";
@@ -75,7 +75,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void Local_policy_without_local_endpoints_falls_back_to_the_clusters_and_health_reports_none()
+    public void LocalPolicyWithoutLocalEndpointsFallsBackToTheClustersAndHealthReportsNone()
     {
         var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
         svc.Spec.Type = "LoadBalancer";
@@ -88,7 +88,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void ExternalIPs_and_LoadBalancer_ingress_masquerade_and_source_ranges_guard_the_LoadBalancer_only()
+    public void ExternalIPsAndLoadBalancerIngressMasqueradeAndSourceRangesGuardTheLoadBalancerOnly()
     {
         var svc = Service("web", "10.96.0.10", Port(80));
         svc.Spec.Type = "LoadBalancer";
@@ -114,7 +114,7 @@ public class ServiceTranslatorTests
     [InlineData("externalName")]
     [InlineData("proxyName")]
     [InlineData("unallocated")]
-    public void Services_kube_proxy_does_not_proxy_are_skipped_with_the_reason(string kind)
+    public void ServicesKubeProxyDoesNotProxyAreSkippedWithTheReason(string kind)
     {
         var svc = Service("other", kind == "headless" ? "None" : "10.96.0.20", Port(80));
         if (kind == "externalName")
@@ -129,7 +129,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void ClientIP_affinity_is_persistence_with_its_timeout_default_10800()
+    public void ClientIPAffinityIsPersistenceWithItsTimeoutDefault10800()
     {
         var byDefault = Service("a", "10.96.0.1", Port(80));
         byDefault.Spec.SessionAffinity = "ClientIP";
@@ -141,7 +141,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void No_ready_endpoint_falls_back_to_serving_terminating_ones_but_never_to_not_serving_ones()
+    public void NoReadyEndpointFallsBackToServingTerminatingOnesButNeverToNotServingOnes()
     {
         var slice = Slice("web", 80,
             Endpoint("10.0.1.1", ready: false, serving: true, terminating: true),
@@ -154,7 +154,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void InternalTrafficPolicy_Local_sends_ClusterIP_traffic_to_this_nodes_endpoints()
+    public void InternalTrafficPolicyLocalSendsClusterIPTrafficToThisNodesEndpoints()
     {
         var svc = Service("web", "10.96.0.10", Port(80));
         svc.Spec.InternalTrafficPolicy = "Local";
@@ -164,7 +164,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void Zone_hints_narrow_the_endpoints_only_when_every_ready_endpoint_has_them()
+    public void ZoneHintsNarrowTheEndpointsOnlyWhenEveryReadyEndpointHasThem()
     {
         var svc = Service("web", "10.96.0.10", Port(80));
         var hinted = Slice("web", 80, Endpoint("10.0.1.1", zones: ["zone-a"]), Endpoint("10.0.2.1", zones: ["zone-b"]),
@@ -179,7 +179,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void Node_hints_of_PreferSameNode_come_before_zone_hints()
+    public void NodeHintsOfPreferSameNodeComeBeforeZoneHints()
     {
         var slice = Slice("web", 80, Endpoint("10.0.1.1", zones: ["zone-a"], nodes: ["node-a"]),
             Endpoint("10.0.1.2", zones: ["zone-a"], nodes: ["node-c"]));
@@ -187,7 +187,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void MasqueradeAll_masquerades_ClusterIP_traffic_and_the_scheduler_comes_from_the_settings()
+    public void MasqueradeAllMasqueradesClusterIPTrafficAndTheSchedulerComesFromTheSettings()
     {
         var result = Translate([Service("web", "10.96.0.10", Port(80))], [Slice("web", 80, Endpoint("10.0.1.1"))],
             new ProxySettings { MasqueradeAll = true, Scheduler = Scheduler.Mh, SchedulerFlags = [SchedulerFlag.MhPort] });
@@ -195,7 +195,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void With_clusterCIDR_ClusterIP_traffic_from_outside_it_is_masqueraded_and_external_traffic_as_before()
+    public void WithClusterCIDRClusterIPTrafficFromOutsideItIsMasqueradedAndExternalTrafficAsBefore()
     {
         var svc = Service("web", "10.96.0.10", Port(80, nodePort: 30080));
         svc.Spec.Type = "NodePort";
@@ -209,7 +209,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void SCTP_is_served_on_IPVS_and_skipped_with_a_reason_on_XDP()
+    public void SCTPIsServedOnIPVSAndSkippedWithAReasonOnXDP()
     {
         var svc = Service("sig", "10.96.0.30", Port(3868, "diameter", "SCTP"), Port(80, "http"));
         var slice = Slice("sig", "IPv4", [("diameter", 3868, "SCTP"), ("http", 80, "TCP")], Endpoint("10.0.1.1"));
@@ -221,7 +221,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void Endpoints_listed_by_several_slices_count_once_and_ready_wins()
+    public void EndpointsListedBySeveralSlicesCountOnceAndReadyWins()
     {
         var result = Translate([Service("web", "10.96.0.10", Port(80))],
             [Slice("web", 80, Endpoint("10.0.1.1", ready: false)), Slice("web", 80, Endpoint("10.0.1.1"), Endpoint("10.0.1.2"))]);
@@ -229,7 +229,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void A_wrong_object_is_reported_by_name_and_field_and_the_rest_is_served()
+    public void AWrongObjectIsReportedByNameAndFieldAndTheRestIsServed()
     {
         var bad = Service("bad", "10.96.0.99", Port(80));
         bad.Spec.ExternalIPs = ["not-an-ip"];
@@ -251,7 +251,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void What_passes_the_map_limits_is_left_out_by_name_and_the_rest_served()
+    public void WhatPassesTheMapLimitsIsLeftOutByNameAndTheRestServed()
     {
         var services = Enumerable.Range(1, 4).Select(i => Service($"s{i}", $"10.96.0.{i}", Port(80))).ToList();
         var slices = services.Select(s => Slice(s.Metadata.Name, 80, Endpoint("10.0.1.1"), Endpoint("10.0.1.2"))).ToList();
@@ -263,7 +263,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void InternalTrafficPolicy_Local_without_a_local_endpoint_leaves_a_ClusterIP_only_port_empty()
+    public void InternalTrafficPolicyLocalWithoutALocalEndpointLeavesAClusterIPOnlyPortEmpty()
     {
         var svc = Service("web", "10.96.0.10", Port(80, "http"), Port(81, "np", nodePort: 30081));
         svc.Spec.Type = "NodePort";
@@ -281,7 +281,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void Masquerading_outside_the_cluster_is_per_family_and_addresses_of_a_family_the_service_lacks_are_ignored()
+    public void MasqueradingOutsideTheClusterIsPerFamilyAndAddressesOfAFamilyTheServiceLacksAreIgnored()
     {
         var svc = Service("web", "10.96.0.10,fd00:96::10", Port(80));
         var v4Only = Service("v4", "10.96.0.11", Port(80));
@@ -296,7 +296,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void LoadBalancer_source_ranges_are_read_as_the_API_server_takes_them()
+    public void LoadBalancerSourceRangesAreReadAsTheAPIServerTakesThem()
     {
         var svc = Service("web", "10.96.0.10", Port(80));
         svc.Spec.Type = "LoadBalancer";
@@ -308,7 +308,7 @@ public class ServiceTranslatorTests
     }
 
     [Fact]
-    public void A_terminating_endpoint_without_a_serving_condition_counts_as_serving()
+    public void ATerminatingEndpointWithoutAServingConditionCountsAsServing()
     {
         var slice = Slice("web", 80, Endpoint("10.0.1.1", ready: false, serving: null, terminating: true));
         Assert.Equal(["TCP 10.96.0.10:80 rr nat -> 10.0.1.1:80"], Describe.All(Translate([Service("web", "10.96.0.10", Port(80))], [slice])));

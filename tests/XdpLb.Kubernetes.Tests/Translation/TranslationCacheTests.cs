@@ -9,7 +9,7 @@ public class TranslationCacheTests
     private static readonly NodeContext Node = new("node-a", [IPAddress.Parse("192.168.1.10")], null);
 
     [Fact]
-    public void Only_services_whose_objects_changed_are_translated_again_and_the_result_is_the_uncached_one()
+    public void OnlyServicesWhoseObjectsChangedAreTranslatedAgainAndTheResultIsTheUncachedOne()
     {
         var services = Enumerable.Range(1, 3).Select(i => Service($"s{i}", $"10.96.0.{i}", Port(80))).ToList();
         var slices = services.Select(s => Slice(s.Metadata.Name, 80, Endpoint("10.0.1.1"))).ToList();
@@ -39,7 +39,7 @@ public class TranslationCacheTests
     }
 
     [Fact]
-    public void Objects_without_a_resourceVersion_are_never_taken_from_the_cache()
+    public void ObjectsWithoutAResourceVersionAreNeverTakenFromTheCache()
     {
         var snapshot = ClusterSnapshot.Of([Service("s", "10.96.0.1", Port(80))], []);
         var cache = new TranslationCache();
