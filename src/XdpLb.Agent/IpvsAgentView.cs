@@ -7,7 +7,7 @@ using XdpLb.Ipvs;
 namespace XdpLb.Agent;
 
 /// <summary>The local API's view of an agent on the IPVS dataplane: the kernel's own tables and counters.</summary>
-internal sealed class IpvsAgentView(RunningDataplane running, IpvsRuntime runtime, IpvsClient client, string configFile) : IAgentView
+internal sealed class IpvsAgentView(RunningDataplane running, IpvsSyncHooks syncHooks, IpvsClient client, string configFile) : IAgentView
 {
     private readonly DateTime started = DateTime.UtcNow;
     private readonly uint tableSize = client.GetInfo().ConnectionTableSize;
@@ -17,8 +17,8 @@ internal sealed class IpvsAgentView(RunningDataplane running, IpvsRuntime runtim
         Version = typeof(IpvsAgentView).Assembly.GetName().Version?.ToString() ?? "",
         Dataplane = "ipvs",
         ConnectionTableSize = tableSize,
-        Services = (uint)runtime.Dataplane.Applied.Count,
-        Backends = (uint)runtime.Dataplane.Applied.Values.Sum(s => s.Backends.Count),
+        Services = (uint)syncHooks.Dataplane.Applied.Count,
+        Backends = (uint)syncHooks.Dataplane.Applied.Values.Sum(s => s.Backends.Count),
         Connections = (uint)IpvsConnections.Read().Count,
         ConfigFile = configFile,
         StartedUnixMs = new DateTimeOffset(started).ToUnixTimeMilliseconds(),
@@ -28,7 +28,7 @@ internal sealed class IpvsAgentView(RunningDataplane running, IpvsRuntime runtim
     public ListServicesResponse Services() => running.Read(() =>
     {
         var response = new ListServicesResponse { ConnectionTableSize = tableSize, Dataplane = "ipvs" };
-        response.Services.AddRange(IpvsStatus.Services(runtime.Ipvs).Select(s => ApiMapping.ToApi(s, NameOf(s))));
+        response.Services.AddRange(IpvsStatus.Services(syncHooks.Ipvs).Select(s => ApiMapping.ToApi(s, NameOf(s))));
         return response;
     });
 
@@ -42,12 +42,12 @@ internal sealed class IpvsAgentView(RunningDataplane running, IpvsRuntime runtim
     public GetStatsResponse Stats(string? service) => running.Read(() =>
     {
         var response = new GetStatsResponse { Dataplane = "ipvs" };
-        response.Services.AddRange(IpvsStatus.Services(runtime.Ipvs)
+        response.Services.AddRange(IpvsStatus.Services(syncHooks.Ipvs)
             .Where(s => service is null || new ServiceKey(s.Address, s.Port, s.Protocol).ToString() == service)
             .Select(s => ApiMapping.ToApi(s, NameOf(s))));
         return response;
     });
 
     private string? NameOf(VirtualServer s) =>
-        runtime.Dataplane.Applied.TryGetValue(new ServiceKey(s.Address, s.Port, s.Protocol), out var service) ? service.Name : null;
+        syncHooks.Dataplane.Applied.TryGetValue(new ServiceKey(s.Address, s.Port, s.Protocol), out var service) ? service.Name : null;
 }

@@ -13,12 +13,12 @@ namespace XdpLb.Agent;
 /// (SIGHUP, the file changing) are batched within minSyncPeriod, and a full resync every
 /// syncPeriod repairs drift. Every touch of the dataplane (sync, expiry sweep, the stats
 /// read at shutdown) runs under one lock, one at a time. What differs between XDP and IPVS
-/// is the runtime's. The loop itself is <see cref="RunAsync"/>, run by <see cref="SyncLoopService"/>.
+/// is in its <see cref="ISyncHooks"/>. The loop itself is <see cref="RunAsync"/>, run by <see cref="SyncLoopService"/>.
 /// </summary>
 internal sealed class RunningDataplane
 {
     private readonly object gate = new();
-    private readonly IDataplaneRuntime runtime;
+    private readonly ISyncHooks syncHooks;
     private readonly Reconciler reconciler;
     private readonly CompositeStateSource source;
     // At most one wake-up pending: several requests before the loop looks are one reload.
@@ -36,16 +36,16 @@ internal sealed class RunningDataplane
     private readonly GracefulTermination? graceful;
     private static readonly TimeSpan DrainCheckPeriod = TimeSpan.FromSeconds(5);
 
-    public RunningDataplane(IDataplaneRuntime runtime, LbConfig config, CompositeStateSource source,
+    public RunningDataplane(ISyncHooks syncHooks, LbConfig config, CompositeStateSource source,
         AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses, ILogger log)
     {
         this.log = log;
         this.nodeAddresses = nodeAddresses;
         this.metrics = metrics;
-        this.runtime = runtime;
+        this.syncHooks = syncHooks;
         this.source = source;
         graceful = source.Base is KubernetesStateSource ? new GracefulTermination() : null;
-        reconciler = new Reconciler(runtime.Dataplane);
+        reconciler = new Reconciler(syncHooks.Dataplane);
         Config = config;
         Sync(full: true);
         lastFullSync = DateTime.UtcNow;
@@ -142,7 +142,7 @@ internal sealed class RunningDataplane
         LbConfig next;
         try
         {
-            next = source.Load(runtime.Name);
+            next = source.Load(syncHooks.Name);
         }
         catch (ConfigException e)
         {
@@ -170,13 +170,13 @@ internal sealed class RunningDataplane
             try
             {
                 if (full)
-                    runtime.BeforeFullSync();
+                    syncHooks.BeforeFullSync();
                 // NodePort services on the node's addresses as they are now; a full sync follows changes.
                 var desired = NodePorts.Expand(Config, nodeAddresses());
                 if (graceful is not null)
-                    desired = graceful.Apply(desired, runtime.Dataplane.Applied, runtime.Connections);
+                    desired = graceful.Apply(desired, syncHooks.Dataplane.Applied, syncHooks.Connections);
                 var result = reconciler.Sync(desired, full);
-                runtime.AfterSync(Config, result.Changed);
+                syncHooks.AfterSync(Config, result.Changed);
                 lastSync = DateTime.UtcNow;
                 LastSyncSucceeded = true;
                 metrics.SyncDuration.WithLabels(full ? "full" : "partial").Observe((lastSync - started).TotalSeconds);
@@ -207,7 +207,7 @@ internal sealed class RunningDataplane
             return;
         try
         {
-            runtime.Sweep(Config, sweeps++);
+            syncHooks.Sweep(Config, sweeps++);
         }
         catch (Exception e) when (e is BpfException or NetlinkException or ObjectDisposedException)
         {
@@ -222,6 +222,6 @@ internal sealed class RunningDataplane
     public void LogStats()
     {
         lock (gate)
-            runtime.LogStats(log);
+            syncHooks.LogStats(log);
     }
 }

@@ -15,14 +15,14 @@ internal sealed class IpvsServing : IServingDataplane
 {
     private readonly RunOptions options;
     private readonly IpvsClient client;
-    private readonly IpvsRuntime runtime;
+    private readonly IpvsSyncHooks syncHooks;
     private readonly ILogger log;
 
-    private IpvsServing(RunOptions options, IpvsClient client, IpvsRuntime runtime, RunningDataplane running, IAgentView view, ILogger log)
+    private IpvsServing(RunOptions options, IpvsClient client, IpvsSyncHooks syncHooks, RunningDataplane running, IAgentView view, ILogger log)
     {
         this.options = options;
         this.client = client;
-        this.runtime = runtime;
+        this.syncHooks = syncHooks;
         Running = running;
         View = view;
         this.log = log;
@@ -60,12 +60,12 @@ internal sealed class IpvsServing : IServingDataplane
             // earlier XDP agent left would send them around it.
             SocketLbHooks.DetachPinned(Path.Combine(options.BpfPinDir, SocketLbHooks.LinkDirectory), loggers.CreateLogger<SocketLbHooks>());
             var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, RunOptions.IpvsStateFile));
-            var runtime = new IpvsRuntime(dataplane);
+            var syncHooks = new IpvsSyncHooks(dataplane);
             metrics.SetDataplane("ipvs");
-            var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
+            var running = new RunningDataplane(syncHooks, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
             log.Info("virtual servers applied", ("services", dataplane.Applied.Count), ("backends", dataplane.Applied.Values.Sum(s => s.Backends.Count)));
-            var view = new IpvsAgentView(running, runtime, client, source.Description);
-            return new IpvsServing(options, client, runtime, running, view, log);
+            var view = new IpvsAgentView(running, syncHooks, client, source.Description);
+            return new IpvsServing(options, client, syncHooks, running, view, log);
         }
         catch
         {
@@ -93,7 +93,7 @@ internal sealed class IpvsServing : IServingDataplane
         if (options.DetachOnExit)
         {
             log.Info("stopping: removing the virtual servers xdplb owns");
-            Running.Read(() => runtime.RemoveAll());
+            Running.Read(() => syncHooks.RemoveAll());
         }
     }
 

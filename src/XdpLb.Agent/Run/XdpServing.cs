@@ -60,9 +60,9 @@ internal sealed class XdpServing : IServingDataplane
             if (program.Legacy is { } legacy)
                 log.Info("upgrading the connection table of the previous layout", ("connections", legacy.CopyInto(program)));
             SetTunnelSources(dataplane, options.Interfaces, log);
-            var runtime = new XdpRuntime(program, dataplane, stateFile, loggers.CreateLogger<XdpRuntime>());
+            var syncHooks = new XdpSyncHooks(program, dataplane, stateFile, loggers.CreateLogger<XdpSyncHooks>());
             metrics.SetDataplane("xdp");
-            var running = new RunningDataplane(runtime, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
+            var running = new RunningDataplane(syncHooks, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
             log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
             string linkDir = Path.Combine(options.BpfPinDir, "links");

@@ -7,7 +7,7 @@ using XdpLb.Core.Reconcile;
 namespace XdpLb.Agent;
 
 /// <summary>The XDP dataplane's part of the loop: state file, connection expiry, neighbours, VLAN devices.</summary>
-internal sealed class XdpRuntime(XdpLbProgram program, XdpDataplane dataplane, string stateFile, ILogger log) : IDataplaneRuntime
+internal sealed class XdpSyncHooks(XdpLbProgram program, XdpDataplane dataplane, string stateFile, ILogger log) : ISyncHooks
 {
     public string Name => "xdp";
     public IDataplane Dataplane => dataplane;

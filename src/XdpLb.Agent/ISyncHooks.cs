@@ -6,7 +6,7 @@ using XdpLb.Core.Reconcile;
 namespace XdpLb.Agent;
 
 /// <summary>What differs between the XDP and IPVS dataplanes around the shared sync loop.</summary>
-internal interface IDataplaneRuntime
+internal interface ISyncHooks
 {
     /// <summary>"xdp" or "ipvs", as status, list and metrics show it.</summary>
     string Name { get; }

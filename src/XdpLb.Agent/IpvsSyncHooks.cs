@@ -7,7 +7,7 @@ using XdpLb.Ipvs;
 namespace XdpLb.Agent;
 
 /// <summary>The IPVS dataplane's part of the loop: the kernel expires connections and keeps the counters.</summary>
-internal sealed class IpvsRuntime(IpvsDataplane dataplane) : IDataplaneRuntime
+internal sealed class IpvsSyncHooks(IpvsDataplane dataplane) : ISyncHooks
 {
     public string Name => "ipvs";
     public IDataplane Dataplane => dataplane;
