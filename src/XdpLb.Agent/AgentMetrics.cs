@@ -38,7 +38,7 @@ internal sealed class AgentMetrics
     public KubeProxyMetrics KubeProxy { get; }
 
     /// <summary>Refreshes the map-derived metrics before each scrape.</summary>
-    public void Attach(RunningDataplane running, XdpLbProgram program, XdpDataplane dataplane)
+    public void Attach(SyncLoop syncLoop, XdpLbProgram program, XdpDataplane dataplane)
     {
         var serviceTotal = factory.CreateCounter("xdplb_service_connections_total", "Connections scheduled to the service.", "service");
         var servicePackets = factory.CreateCounter("xdplb_service_packets_total", "Packets of the service, by direction.", "service", "direction");
@@ -56,7 +56,7 @@ internal sealed class AgentMetrics
         var entries = factory.CreateGauge("xdplb_map_entries", "Entries in a map.", "map");
         var capacity = factory.CreateGauge("xdplb_map_capacity", "The map's max_entries.", "map");
 
-        registry.AddBeforeCollectCallback(() => running.Read(() =>
+        registry.AddBeforeCollectCallback(() => syncLoop.Read(() =>
         {
             foreach (var s in XdpStatusReader.Services(program, dataplane, _ => new TrafficCounters()))
             {

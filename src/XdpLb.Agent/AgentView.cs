@@ -7,16 +7,16 @@ using XdpLb.Core.Status;
 namespace XdpLb.Agent;
 
 /// <summary>The local API's view of the running XDP agent; reads under the dataplane's lock.</summary>
-internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, XdpDataplane dataplane, Func<IReadOnlyList<Attachment>> attachments,
+internal sealed class AgentView(SyncLoop syncLoop, XdpLbProgram program, XdpDataplane dataplane, Func<IReadOnlyList<Attachment>> attachments,
     string configFile, SockLbProgram? sock = null) : IAgentView
 {
     private readonly DateTime started = DateTime.UtcNow;
     private readonly BackendRates rates = new(program, dataplane);
 
     /// <summary>Takes a counter sample for the rates (every 2 s, like IPVS's estimator).</summary>
-    public void SampleRates() => running.Read(() => rates.Sample(DateTime.UtcNow));
+    public void SampleRates() => syncLoop.Read(() => rates.Sample(DateTime.UtcNow));
 
-    public AgentStatus Status() => running.Read(() =>
+    public AgentStatus Status() => syncLoop.Read(() =>
     {
         var status = new AgentStatus
         {
@@ -28,27 +28,27 @@ internal sealed class AgentView(RunningDataplane running, XdpLbProgram program, 
             Connections = (uint)program.LiveConnections(),
             ConfigFile = configFile,
             StartedUnixMs = new DateTimeOffset(started).ToUnixTimeMilliseconds(),
-            LastSyncUnixMs = new DateTimeOffset(running.LastSync).ToUnixTimeMilliseconds(),
+            LastSyncUnixMs = new DateTimeOffset(syncLoop.LastSync).ToUnixTimeMilliseconds(),
         };
         status.Interfaces.AddRange(attachments());
         return status;
     });
 
-    public ListServicesResponse Services() => running.Read(() =>
+    public ListServicesResponse Services() => syncLoop.Read(() =>
     {
         var response = new ListServicesResponse { ConnectionTableSize = program.Conntrack.MaxEntries / 2, Dataplane = "xdp" };
         response.Services.AddRange(ReadServices().Select(s => ApiMapping.ToApi(s, NameOf(s))));
         return response;
     });
 
-    public ListConnectionsResponse Connections() => running.Read(() =>
+    public ListConnectionsResponse Connections() => syncLoop.Read(() =>
     {
         var response = new ListConnectionsResponse();
         response.Connections.AddRange(XdpStatusReader.Connections(program, dataplane).Select(ApiMapping.ToApi));
         return response;
     });
 
-    public GetStatsResponse Stats(string? service) => running.Read(() =>
+    public GetStatsResponse Stats(string? service) => syncLoop.Read(() =>
     {
         var response = new GetStatsResponse { Dataplane = "xdp" };
         response.Services.AddRange(ReadServices()

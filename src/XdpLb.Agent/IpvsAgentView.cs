@@ -7,12 +7,12 @@ using XdpLb.Ipvs;
 namespace XdpLb.Agent;
 
 /// <summary>The local API's view of an agent on the IPVS dataplane: the kernel's own tables and counters.</summary>
-internal sealed class IpvsAgentView(RunningDataplane running, IpvsSyncHooks syncHooks, IpvsClient client, string configFile) : IAgentView
+internal sealed class IpvsAgentView(SyncLoop syncLoop, IpvsSyncHooks syncHooks, IpvsClient client, string configFile) : IAgentView
 {
     private readonly DateTime started = DateTime.UtcNow;
     private readonly uint tableSize = client.GetInfo().ConnectionTableSize;
 
-    public AgentStatus Status() => running.Read(() => new AgentStatus
+    public AgentStatus Status() => syncLoop.Read(() => new AgentStatus
     {
         Version = typeof(IpvsAgentView).Assembly.GetName().Version?.ToString() ?? "",
         Dataplane = "ipvs",
@@ -22,10 +22,10 @@ internal sealed class IpvsAgentView(RunningDataplane running, IpvsSyncHooks sync
         Connections = (uint)IpvsConnections.Read().Count,
         ConfigFile = configFile,
         StartedUnixMs = new DateTimeOffset(started).ToUnixTimeMilliseconds(),
-        LastSyncUnixMs = new DateTimeOffset(running.LastSync).ToUnixTimeMilliseconds(),
+        LastSyncUnixMs = new DateTimeOffset(syncLoop.LastSync).ToUnixTimeMilliseconds(),
     });
 
-    public ListServicesResponse Services() => running.Read(() =>
+    public ListServicesResponse Services() => syncLoop.Read(() =>
     {
         var response = new ListServicesResponse { ConnectionTableSize = tableSize, Dataplane = "ipvs" };
         response.Services.AddRange(IpvsStatus.Services(syncHooks.Ipvs).Select(s => ApiMapping.ToApi(s, NameOf(s))));
@@ -39,7 +39,7 @@ internal sealed class IpvsAgentView(RunningDataplane running, IpvsSyncHooks sync
         return response;
     }
 
-    public GetStatsResponse Stats(string? service) => running.Read(() =>
+    public GetStatsResponse Stats(string? service) => syncLoop.Read(() =>
     {
         var response = new GetStatsResponse { Dataplane = "ipvs" };
         response.Services.AddRange(IpvsStatus.Services(syncHooks.Ipvs)

@@ -5,7 +5,7 @@ namespace XdpLb.Agent;
 /// <summary>The dataplane the selector started, serving until the agent stops.</summary>
 internal interface IServingDataplane : IDisposable
 {
-    RunningDataplane Running { get; }
+    SyncLoop SyncLoop { get; }
     IAgentView View { get; }
     /// <summary>Takes a sample for the API's rates every 2 s; null where the kernel keeps the rates (IPVS).</summary>
     Action? SampleRates { get; }

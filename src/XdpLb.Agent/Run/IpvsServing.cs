@@ -18,17 +18,17 @@ internal sealed class IpvsServing : IServingDataplane
     private readonly IpvsSyncHooks syncHooks;
     private readonly ILogger log;
 
-    private IpvsServing(RunOptions options, IpvsClient client, IpvsSyncHooks syncHooks, RunningDataplane running, IAgentView view, ILogger log)
+    private IpvsServing(RunOptions options, IpvsClient client, IpvsSyncHooks syncHooks, SyncLoop syncLoop, IAgentView view, ILogger log)
     {
         this.options = options;
         this.client = client;
         this.syncHooks = syncHooks;
-        Running = running;
+        SyncLoop = syncLoop;
         View = view;
         this.log = log;
     }
 
-    public RunningDataplane Running { get; }
+    public SyncLoop SyncLoop { get; }
     public IAgentView View { get; }
     public Action? SampleRates => null;
 
@@ -62,10 +62,10 @@ internal sealed class IpvsServing : IServingDataplane
             var dataplane = new IpvsDataplane(client, host, Path.Combine(options.StateDir, RunOptions.IpvsStateFile));
             var syncHooks = new IpvsSyncHooks(dataplane);
             metrics.SetDataplane("ipvs");
-            var running = new RunningDataplane(syncHooks, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
+            var syncLoop = new SyncLoop(syncHooks, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<SyncLoop>());
             log.Info("virtual servers applied", ("services", dataplane.Applied.Count), ("backends", dataplane.Applied.Values.Sum(s => s.Backends.Count)));
-            var view = new IpvsAgentView(running, syncHooks, client, source.Description);
-            return new IpvsServing(options, client, syncHooks, running, view, log);
+            var view = new IpvsAgentView(syncLoop, syncHooks, client, source.Description);
+            return new IpvsServing(options, client, syncHooks, syncLoop, view, log);
         }
         catch
         {
@@ -89,11 +89,11 @@ internal sealed class IpvsServing : IServingDataplane
 
     public void Stop()
     {
-        Running.LogStats();
+        SyncLoop.LogStats();
         if (options.DetachOnExit)
         {
             log.Info("stopping: removing the virtual servers xdplb owns");
-            Running.Read(() => syncHooks.RemoveAll());
+            SyncLoop.Read(() => syncHooks.RemoveAll());
         }
     }
 

@@ -13,7 +13,7 @@ internal sealed class SweepService(DataplaneService dataplane, ILogger<SweepServ
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var running = dataplane.Serving.Running;
+        var syncLoop = dataplane.Serving.SyncLoop;
         var sampleRates = dataplane.Serving.SampleRates;
         sampleRates?.Invoke();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
@@ -21,7 +21,7 @@ internal sealed class SweepService(DataplaneService dataplane, ILogger<SweepServ
         {
             for (long tick = 1; await timer.WaitForNextTickAsync(stoppingToken); tick++)
             {
-                running.Sweep();
+                syncLoop.Sweep();
                 if (tick % 2 == 0)
                     sampleRates?.Invoke();
             }

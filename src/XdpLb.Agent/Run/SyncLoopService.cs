@@ -18,7 +18,7 @@ internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLo
     // its default action ends the agent.
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var running = dataplane.Serving.Running;
+        var syncLoop = dataplane.Serving.SyncLoop;
         var source = dataplane.Source;
         // SIGTERM and SIGINT are the host's (its console lifetime); SIGHUP is the daemons'
         // "read your config again", which the host leaves alone.
@@ -26,9 +26,9 @@ internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLo
         {
             ctx.Cancel = true;
             log.Info("SIGHUP: reloading the config", ("config", source.Description));
-            running.RequestReload();
+            syncLoop.RequestReload();
         });
-        source.Watch(running.RequestReload);
+        source.Watch(syncLoop.RequestReload);
         return base.StartAsync(cancellationToken);
     }
 
@@ -36,7 +36,7 @@ internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLo
     {
         try
         {
-            await dataplane.Serving.Running.RunAsync(stoppingToken);
+            await dataplane.Serving.SyncLoop.RunAsync(stoppingToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

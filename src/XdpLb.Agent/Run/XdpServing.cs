@@ -21,18 +21,18 @@ internal sealed class XdpServing : IServingDataplane
     private readonly AgentView view;
     private readonly ILogger log;
 
-    private XdpServing(RunOptions options, XdpLbProgram program, RunningDataplane running, XdpLinkSet links, SocketLbHooks? hooks, AgentView view, ILogger log)
+    private XdpServing(RunOptions options, XdpLbProgram program, SyncLoop syncLoop, XdpLinkSet links, SocketLbHooks? hooks, AgentView view, ILogger log)
     {
         this.options = options;
         this.program = program;
-        Running = running;
+        SyncLoop = syncLoop;
         this.links = links;
         this.hooks = hooks;
         this.view = view;
         this.log = log;
     }
 
-    public RunningDataplane Running { get; }
+    public SyncLoop SyncLoop { get; }
     public IAgentView View => view;
     public Action? SampleRates => view.SampleRates;
 
@@ -62,7 +62,7 @@ internal sealed class XdpServing : IServingDataplane
             SetTunnelSources(dataplane, options.Interfaces, log);
             var syncHooks = new XdpSyncHooks(program, dataplane, stateFile, loggers.CreateLogger<XdpSyncHooks>());
             metrics.SetDataplane("xdp");
-            var running = new RunningDataplane(syncHooks, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<RunningDataplane>());
+            var syncLoop = new SyncLoop(syncHooks, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<SyncLoop>());
             log.Info("maps filled", ("services", config.Services.Count), ("backends", config.Services.Sum(s => s.Backends.Count)));
 
             string linkDir = Path.Combine(options.BpfPinDir, "links");
@@ -91,9 +91,9 @@ internal sealed class XdpServing : IServingDataplane
                 log.Info("connection table upgraded; the previous layout's maps are unpinned", ("opened_during_switch", upgraded.CatchUp(program)));
 
             var attachments = links.Links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
-            var view = new AgentView(running, program, dataplane, () => attachments, source.Description, hooks?.Program);
-            metrics.Attach(running, program, dataplane);
-            return new XdpServing(options, program, running, links, hooks, view, log);
+            var view = new AgentView(syncLoop, program, dataplane, () => attachments, source.Description, hooks?.Program);
+            metrics.Attach(syncLoop, program, dataplane);
+            return new XdpServing(options, program, syncLoop, links, hooks, view, log);
         }
         catch
         {
@@ -107,7 +107,7 @@ internal sealed class XdpServing : IServingDataplane
     public void Stop()
     {
         log.Info(options.DetachOnExit ? "stopping: detaching xdp" : "stopping: xdp stays attached, maps stay pinned");
-        Running.LogStats();
+        SyncLoop.LogStats();
         if (options.DetachOnExit)
         {
             links.DetachAll();

@@ -9,13 +9,13 @@ using XdpLb.Core.Reconcile;
 namespace XdpLb.Agent;
 
 /// <summary>
-/// The loaded data path and the config it serves, kept in sync like kube-proxy: changes
+/// Keeps the loaded data path in sync with the config it serves, as kube-proxy: changes
 /// (SIGHUP, the file changing) are batched within minSyncPeriod, and a full resync every
 /// syncPeriod repairs drift. Every touch of the dataplane (sync, expiry sweep, the stats
 /// read at shutdown) runs under one lock, one at a time. What differs between XDP and IPVS
 /// is in its <see cref="ISyncHooks"/>. The loop itself is <see cref="RunAsync"/>, run by <see cref="SyncLoopService"/>.
 /// </summary>
-internal sealed class RunningDataplane
+internal sealed class SyncLoop
 {
     private readonly object gate = new();
     private readonly ISyncHooks syncHooks;
@@ -36,7 +36,7 @@ internal sealed class RunningDataplane
     private readonly GracefulTermination? graceful;
     private static readonly TimeSpan DrainCheckPeriod = TimeSpan.FromSeconds(5);
 
-    public RunningDataplane(ISyncHooks syncHooks, LbConfig config, CompositeStateSource source,
+    public SyncLoop(ISyncHooks syncHooks, LbConfig config, CompositeStateSource source,
         AgentMetrics metrics, Func<IReadOnlyList<System.Net.IPAddress>> nodeAddresses, ILogger log)
     {
         this.log = log;
