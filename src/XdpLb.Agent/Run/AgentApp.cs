@@ -61,7 +61,7 @@ internal static class AgentApp
         builder.Services.AddHostedService<SweepService>();
         builder.Services.AddHostedService<ApiSocketService>();
 
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<DataplaneService>().Serving.View);
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<DataplaneService>().Forwarder.View);
         builder.Services.AddSingleton(sp => sp.GetRequiredService<DataplaneService>().Source.Declared);
         builder.Services.AddGrpc();
         builder.Services.AddGrpcReflection();
@@ -69,7 +69,7 @@ internal static class AgentApp
 
         var app = builder.Build();
         var dataplane = app.Services.GetRequiredService<DataplaneService>();
-        bool Healthy() => dataplane.Serving.SyncLoop.LastSyncSucceeded;
+        bool Healthy() => dataplane.Forwarder.SyncLoop.LastSyncSucceeded;
         app.MapGrpcService<AgentService>();
         app.MapGrpcService<ControllerService>();
         app.MapGrpcReflectionService();
@@ -84,6 +84,6 @@ internal static class AgentApp
     private sealed class SyncHealthCheck(DataplaneService dataplane) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(dataplane.Serving.SyncLoop.LastSyncSucceeded ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("the last sync failed"));
+            Task.FromResult(dataplane.Forwarder.SyncLoop.LastSyncSucceeded ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("the last sync failed"));
     }
 }

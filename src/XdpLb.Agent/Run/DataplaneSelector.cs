@@ -14,19 +14,19 @@ internal sealed class DataplaneSelector(RunOptions options, AgentMetrics metrics
 {
     private readonly ILogger log = loggers.CreateLogger<DataplaneSelector>();
 
-    public IServingDataplane Start(CompositeStateSource source)
+    public IForwarder Start(CompositeStateSource source)
     {
         var config = source.Load(options.Dataplane == DataplaneChoice.Ipvs ? "ipvs" : "xdp");
         if (options.Dataplane == DataplaneChoice.Ipvs)
-            return IpvsServing.Start(options, source, config, metrics, loggers, xdpFailure: null);
+            return IpvsForwarder.Start(options, source, config, metrics, loggers, xdpFailure: null);
         try
         {
-            return XdpServing.Start(options, source, config, metrics, loggers, AttachLink);
+            return XdpForwarder.Start(options, source, config, metrics, loggers, AttachLink);
         }
         catch (XdpUnavailableException e) when (options.Dataplane == DataplaneChoice.Auto)
         {
             log.Warn("xdp dataplane unavailable, trying ipvs", ("reason", e.Message));
-            return IpvsServing.Start(options, source, source.Load("ipvs"), metrics, loggers, xdpFailure: e.Message);
+            return IpvsForwarder.Start(options, source, source.Load("ipvs"), metrics, loggers, xdpFailure: e.Message);
         }
         catch (XdpUnavailableException e)
         {

@@ -13,31 +13,31 @@ internal sealed class DataplaneService(RunOptions options, AgentMetrics metrics,
 {
     private readonly ILogger log = loggers.CreateLogger<DataplaneService>();
     private CompositeStateSource? source;
-    private IServingDataplane? serving;
+    private IForwarder? forwarder;
 
     /// <summary>The flags, with the interfaces Kubernetes chose when none were given.</summary>
     public RunOptions Options { get; private set; } = options;
 
     public CompositeStateSource Source => source ?? throw new InvalidOperationException("the dataplane has not started");
 
-    public IServingDataplane Serving => serving ?? throw new InvalidOperationException("the dataplane has not started");
+    public IForwarder Forwarder => forwarder ?? throw new InvalidOperationException("the dataplane has not started");
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var effective = Options;
         source = DesiredState.Open(ref effective, metrics, loggers, cancellationToken);
         Options = effective;
-        serving = new DataplaneSelector(effective, metrics, loggers).Start(source);
+        forwarder = new DataplaneSelector(effective, metrics, loggers).Start(source);
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        if (serving is null)
+        if (forwarder is null)
             return Task.CompletedTask;
-        serving.Stop();
-        serving.Dispose();
-        serving = null;
+        forwarder.Stop();
+        forwarder.Dispose();
+        forwarder = null;
         log.Info("stopped");
         Dispose();
         return Task.CompletedTask;
@@ -46,8 +46,8 @@ internal sealed class DataplaneService(RunOptions options, AgentMetrics metrics,
     /// <summary>Also where a start that failed later (the API's address taken) lets go: XDP stays attached, as at any stop.</summary>
     public void Dispose()
     {
-        serving?.Dispose();
-        serving = null;
+        forwarder?.Dispose();
+        forwarder = null;
         source?.Dispose();
         source = null;
     }

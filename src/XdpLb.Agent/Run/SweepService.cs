@@ -13,8 +13,8 @@ internal sealed class SweepService(DataplaneService dataplane, ILogger<SweepServ
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var syncLoop = dataplane.Serving.SyncLoop;
-        var sampleRates = dataplane.Serving.SampleRates;
+        var syncLoop = dataplane.Forwarder.SyncLoop;
+        var sampleRates = dataplane.Forwarder.SampleRates;
         sampleRates?.Invoke();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try

@@ -18,7 +18,7 @@ internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLo
     // its default action ends the agent.
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var syncLoop = dataplane.Serving.SyncLoop;
+        var syncLoop = dataplane.Forwarder.SyncLoop;
         var source = dataplane.Source;
         // SIGTERM and SIGINT are the host's (its console lifetime); SIGHUP is the daemons'
         // "read your config again", which the host leaves alone.
@@ -36,7 +36,7 @@ internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLo
     {
         try
         {
-            await dataplane.Serving.SyncLoop.RunAsync(stoppingToken);
+            await dataplane.Forwarder.SyncLoop.RunAsync(stoppingToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

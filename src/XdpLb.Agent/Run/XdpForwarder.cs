@@ -8,11 +8,11 @@ using XdpLb.Core.Model;
 namespace XdpLb.Agent;
 
 /// <summary>
-/// The XDP dataplane: the program loaded (adopting the maps and links an earlier agent pinned),
+/// Forwarding by XDP: the program loaded (adopting the maps and links an earlier agent pinned),
 /// the maps filled, XDP attached to every served interface, and the socket hooks. On exit XDP
 /// stays attached with the maps pinned, unless --detach-on-exit.
 /// </summary>
-internal sealed class XdpServing : IServingDataplane
+internal sealed class XdpForwarder : IForwarder
 {
     private readonly RunOptions options;
     private readonly XdpLbProgram program;
@@ -21,7 +21,7 @@ internal sealed class XdpServing : IServingDataplane
     private readonly AgentView view;
     private readonly ILogger log;
 
-    private XdpServing(RunOptions options, XdpLbProgram program, SyncLoop syncLoop, XdpLinkSet links, SocketLbHooks? hooks, AgentView view, ILogger log)
+    private XdpForwarder(RunOptions options, XdpLbProgram program, SyncLoop syncLoop, XdpLinkSet links, SocketLbHooks? hooks, AgentView view, ILogger log)
     {
         this.options = options;
         this.program = program;
@@ -37,10 +37,10 @@ internal sealed class XdpServing : IServingDataplane
     public Action? SampleRates => view.SampleRates;
 
     /// <summary>Throws <see cref="XdpUnavailableException"/> when XDP cannot run on this node; anything else as it is.</summary>
-    public static XdpServing Start(RunOptions options, CompositeStateSource source, LbConfig config, AgentMetrics metrics, ILoggerFactory loggers,
+    public static XdpForwarder Start(RunOptions options, CompositeStateSource source, LbConfig config, AgentMetrics metrics, ILoggerFactory loggers,
         Func<BpfProgram, string, string, XdpLink> attach)
     {
-        var log = loggers.CreateLogger<XdpServing>();
+        var log = loggers.CreateLogger<XdpForwarder>();
         string stateFile = Path.Combine(options.StateDir, RunOptions.XdpStateFile);
         XdpLbProgram program;
         try
@@ -93,7 +93,7 @@ internal sealed class XdpServing : IServingDataplane
             var attachments = links.Links.Select(l => new Api.V1.Attachment { Interface = l.Interface, Mode = l.Mode?.ToString().ToLowerInvariant() ?? "adopted" }).ToList();
             var view = new AgentView(syncLoop, program, dataplane, () => attachments, source.Description, hooks?.Program);
             metrics.Attach(syncLoop, program, dataplane);
-            return new XdpServing(options, program, syncLoop, links, hooks, view, log);
+            return new XdpForwarder(options, program, syncLoop, links, hooks, view, log);
         }
         catch
         {

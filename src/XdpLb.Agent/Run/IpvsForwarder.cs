@@ -8,17 +8,17 @@ using XdpLb.Ipvs.Netlink;
 namespace XdpLb.Agent;
 
 /// <summary>
-/// The kernel's IPVS as the dataplane: the virtual servers xdplb owns, with kube-proxy's
+/// Forwarding by the kernel's IPVS: the virtual servers xdplb owns, with kube-proxy's
 /// strictARP and no socket hooks. On exit the virtual servers stay, unless --detach-on-exit.
 /// </summary>
-internal sealed class IpvsServing : IServingDataplane
+internal sealed class IpvsForwarder : IForwarder
 {
     private readonly RunOptions options;
     private readonly IpvsClient client;
     private readonly IpvsSyncHooks syncHooks;
     private readonly ILogger log;
 
-    private IpvsServing(RunOptions options, IpvsClient client, IpvsSyncHooks syncHooks, SyncLoop syncLoop, IAgentView view, ILogger log)
+    private IpvsForwarder(RunOptions options, IpvsClient client, IpvsSyncHooks syncHooks, SyncLoop syncLoop, IAgentView view, ILogger log)
     {
         this.options = options;
         this.client = client;
@@ -33,9 +33,9 @@ internal sealed class IpvsServing : IServingDataplane
     public Action? SampleRates => null;
 
     /// <param name="xdpFailure">Why XDP could not run, when auto tried it first: named in the error should IPVS not run either.</param>
-    public static IpvsServing Start(RunOptions options, CompositeStateSource source, LbConfig config, AgentMetrics metrics, ILoggerFactory loggers, string? xdpFailure)
+    public static IpvsForwarder Start(RunOptions options, CompositeStateSource source, LbConfig config, AgentMetrics metrics, ILoggerFactory loggers, string? xdpFailure)
     {
-        var log = loggers.CreateLogger<IpvsServing>();
+        var log = loggers.CreateLogger<IpvsForwarder>();
         IpvsClient client;
         try
         {
@@ -65,7 +65,7 @@ internal sealed class IpvsServing : IServingDataplane
             var syncLoop = new SyncLoop(syncHooks, config, source, metrics, () => NodeAddresses.Of(options.Interfaces), loggers.CreateLogger<SyncLoop>());
             log.Info("virtual servers applied", ("services", dataplane.Applied.Count), ("backends", dataplane.Applied.Values.Sum(s => s.Backends.Count)));
             var view = new IpvsAgentView(syncLoop, syncHooks, client, source.Description);
-            return new IpvsServing(options, client, syncHooks, syncLoop, view, log);
+            return new IpvsForwarder(options, client, syncHooks, syncLoop, view, log);
         }
         catch
         {

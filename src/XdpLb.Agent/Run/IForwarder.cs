@@ -2,8 +2,11 @@ using XdpLb.Api;
 
 namespace XdpLb.Agent;
 
-/// <summary>The dataplane the selector started, serving until the agent stops.</summary>
-internal interface IServingDataplane : IDisposable
+/// <summary>
+/// What the selector started on the dataplane it chose (program, links, hooks, sync loop, the
+/// API's view): it forwards until the agent stops.
+/// </summary>
+internal interface IForwarder : IDisposable
 {
     SyncLoop SyncLoop { get; }
     IAgentView View { get; }
