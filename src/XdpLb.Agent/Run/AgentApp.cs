@@ -13,7 +13,7 @@ using XdpLb.Api.Controller;
 namespace XdpLb.Agent;
 
 /// <summary>
-/// `xdplb run` as a host: the dataplane, its sync loop and sweeps as hosted services, then
+/// `xdplb run` as a host: the forwarding, its sync loop and sweeps as hosted services, then
 /// Kestrel with the gRPC API on a unix socket (mode 0600; health and reflection on), optionally
 /// also on TCP (mTLS, or plaintext with --insecure-api), and Prometheus metrics with /healthz
 /// and /readyz. SIGINT/SIGTERM stop the host, which stops the services in reverse order.
@@ -55,21 +55,21 @@ internal static class AgentApp
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(socket);
         // Started in this order, before Kestrel; stopped in the reverse order, after it.
-        builder.Services.AddSingleton<DataplaneService>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<DataplaneService>());
+        builder.Services.AddSingleton<ForwardingService>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ForwardingService>());
         builder.Services.AddHostedService<SyncLoopService>();
         builder.Services.AddHostedService<SweepService>();
         builder.Services.AddHostedService<ApiSocketService>();
 
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<DataplaneService>().Forwarder.View);
-        builder.Services.AddSingleton(sp => sp.GetRequiredService<DataplaneService>().Source.Declared);
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<ForwardingService>().Forwarder.View);
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<ForwardingService>().Source.Declared);
         builder.Services.AddGrpc();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<SyncHealthCheck>("xdplb");
 
         var app = builder.Build();
-        var dataplane = app.Services.GetRequiredService<DataplaneService>();
-        bool Healthy() => dataplane.Forwarder.SyncLoop.LastSyncSucceeded;
+        var forwarding = app.Services.GetRequiredService<ForwardingService>();
+        bool Healthy() => forwarding.Forwarder.SyncLoop.LastSyncSucceeded;
         app.MapGrpcService<AgentService>();
         app.MapGrpcService<ControllerService>();
         app.MapGrpcReflectionService();
@@ -81,9 +81,9 @@ internal static class AgentApp
     }
 
     /// <summary>gRPC health: unhealthy while the last sync failed, as /healthz.</summary>
-    private sealed class SyncHealthCheck(DataplaneService dataplane) : IHealthCheck
+    private sealed class SyncHealthCheck(ForwardingService forwarding) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
-            Task.FromResult(dataplane.Forwarder.SyncLoop.LastSyncSucceeded ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("the last sync failed"));
+            Task.FromResult(forwarding.Forwarder.SyncLoop.LastSyncSucceeded ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("the last sync failed"));
     }
 }

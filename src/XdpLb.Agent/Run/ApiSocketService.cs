@@ -9,7 +9,7 @@ namespace XdpLb.Agent;
 /// (the host starts Kestrel after the agent's own services), removed once Kestrel has
 /// stopped; and the "ready" line, which tests and operators wait for.
 /// </summary>
-internal sealed class ApiSocketService(ApiSocketBinding socket, DataplaneService dataplane, AgentMetrics metrics, ILogger<ApiSocketService> log)
+internal sealed class ApiSocketService(ApiSocketBinding socket, ForwardingService forwarding, AgentMetrics metrics, ILogger<ApiSocketService> log)
     : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -22,8 +22,8 @@ internal sealed class ApiSocketService(ApiSocketBinding socket, DataplaneService
         socket.RemovePrivateDirectory();
         // Parsing a large config leaves a large heap behind; give it back before serving.
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        var options = dataplane.Options;
-        log.Info("ready", ("dataplane", metrics.Dataplane), ("config", dataplane.Source.Description), ("interfaces", string.Join(",", options.Interfaces)),
+        var options = forwarding.Options;
+        log.Info("ready", ("dataplane", metrics.Dataplane), ("config", forwarding.Source.Description), ("interfaces", string.Join(",", options.Interfaces)),
             ("bpf_pin_dir", options.BpfPinDir), ("api_socket", options.ApiSocket), ("api_listen", options.ApiTcp?.Endpoint.ToString() ?? "none"),
             ("metrics", options.MetricsAddress));
         return Task.CompletedTask;

@@ -9,12 +9,12 @@ namespace XdpLb.Agent;
 /// per-connection timers; the XDP table has none); every 2 s a sample for the rates, as
 /// IPVS's estimator takes them.
 /// </summary>
-internal sealed class SweepService(DataplaneService dataplane, ILogger<SweepService> log) : BackgroundService
+internal sealed class SweepService(ForwardingService forwarding, ILogger<SweepService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var syncLoop = dataplane.Forwarder.SyncLoop;
-        var sampleRates = dataplane.Forwarder.SampleRates;
+        var syncLoop = forwarding.Forwarder.SyncLoop;
+        var sampleRates = forwarding.Forwarder.SampleRates;
         sampleRates?.Invoke();
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         try

@@ -9,7 +9,7 @@ namespace XdpLb.Agent;
 /// Keeps the dataplane in sync with the desired state: a change of the source, a write over
 /// the API or SIGHUP asks for a reload, and the loop resyncs fully every syncPeriod.
 /// </summary>
-internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLoopService> log) : BackgroundService
+internal sealed class SyncLoopService(ForwardingService forwarding, ILogger<SyncLoopService> log) : BackgroundService
 {
     private PosixSignalRegistration? sighup;
 
@@ -18,8 +18,8 @@ internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLo
     // its default action ends the agent.
     public override Task StartAsync(CancellationToken cancellationToken)
     {
-        var syncLoop = dataplane.Forwarder.SyncLoop;
-        var source = dataplane.Source;
+        var syncLoop = forwarding.Forwarder.SyncLoop;
+        var source = forwarding.Source;
         // SIGTERM and SIGINT are the host's (its console lifetime); SIGHUP is the daemons'
         // "read your config again", which the host leaves alone.
         sighup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, ctx =>
@@ -36,7 +36,7 @@ internal sealed class SyncLoopService(DataplaneService dataplane, ILogger<SyncLo
     {
         try
         {
-            await dataplane.Forwarder.SyncLoop.RunAsync(stoppingToken);
+            await forwarding.Forwarder.SyncLoop.RunAsync(stoppingToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -5,13 +5,13 @@ using XdpLb.Core.Logging;
 namespace XdpLb.Agent;
 
 /// <summary>
-/// Starts first and stops last: opens the desired state, has the selector start a dataplane
-/// and fill it; at the stop, the exit summary and what --detach-on-exit removes. The services
+/// Starts first and stops last: opens the desired state, has the selector choose a dataplane
+/// and start a forwarder on it, filled; at the stop, the exit summary and what --detach-on-exit removes. The services
 /// started after it (sync loop, sweeps, API) use what it started.
 /// </summary>
-internal sealed class DataplaneService(RunOptions options, AgentMetrics metrics, ILoggerFactory loggers) : IHostedService, IDisposable
+internal sealed class ForwardingService(RunOptions options, AgentMetrics metrics, ILoggerFactory loggers) : IHostedService, IDisposable
 {
-    private readonly ILogger log = loggers.CreateLogger<DataplaneService>();
+    private readonly ILogger log = loggers.CreateLogger<ForwardingService>();
     private CompositeStateSource? source;
     private IForwarder? forwarder;
 
