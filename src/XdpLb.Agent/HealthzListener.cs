@@ -9,7 +9,8 @@ namespace XdpLb.Agent;
 /// <summary>
 /// kube-proxy's healthz server on --healthz-address. While kube-proxy still runs during a
 /// takeover it holds the same port: rather than fail, the agent retries every 5 s and serves
-/// as soon as the port is free.
+/// as soon as the port is free. That is also why it is a listener of its own and not an endpoint
+/// of the agent's Kestrel host, which binds all its endpoints at start and fails if one is taken.
 /// </summary>
 internal sealed class HealthzListener : IDisposable
 {
