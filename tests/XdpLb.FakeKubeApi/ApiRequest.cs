@@ -1,5 +1,4 @@
 using System.Globalization;
-using XdpLb.FakeKubeApi.Http;
 
 namespace XdpLb.FakeKubeApi;
 
@@ -22,7 +21,7 @@ internal sealed record ApiRequest(
 {
     /// <summary>Null when the path names no served resource.</summary>
     /// <exception cref="FormatException">a query parameter is malformed</exception>
-    public static ApiRequest? Parse(HttpRequest request)
+    public static ApiRequest? Parse(RequestTarget request)
     {
         if (!TryRoute(request.Path, out var type, out var ns, out var name))
             return null;

@@ -3,33 +3,41 @@ using System.Net;
 using System.Net.Sockets;
 using k8s;
 using k8s.Models;
-using XdpLb.FakeKubeApi.Http;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 
 namespace XdpLb.FakeKubeApi;
 
 /// <summary>
 /// An in-process Kubernetes API server for Services, EndpointSlices and Nodes that speaks the
-/// list/watch JSON protocol over plain HTTP/1.1, closely enough that KubernetesClient cannot tell
-/// it from the real one. Tests change objects with <see cref="Apply"/>/<see cref="Delete{T}"/> and
-/// provoke the failures a client must survive: dropped watches, compaction (410), injected errors.
+/// list/watch JSON protocol over plain HTTP/1.1 (Kestrel), closely enough that KubernetesClient
+/// cannot tell it from the real one. Tests change objects with <see cref="Apply"/>/<see cref="Delete{T}"/>
+/// and provoke the failures a client must survive: dropped watches, compaction (410), injected errors.
 /// </summary>
 public sealed class FakeApiServer : IDisposable
 {
-    private readonly Socket listener;
+    private readonly WebApplication app;
     private readonly ObjectStore store = new();
     private readonly RequestHandler handler;
-    private readonly CancellationTokenSource stopping = new();
-    private readonly HashSet<Socket> connections = [];
-    private readonly Task acceptLoop;
+    private bool disposed;
 
     private FakeApiServer(Socket listener)
     {
-        this.listener = listener;
         handler = new RequestHandler(store);
         var local = (IPEndPoint)listener.LocalEndPoint!;
         Port = local.Port;
         BaseAddress = new UriBuilder("http", local.Address.ToString(), local.Port).Uri;
-        acceptLoop = Task.Run(AcceptLoopAsync);
+
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
+        builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            // Kestrel takes the socket already listening, so it may live in another network namespace.
+            kestrel.ListenHandle(ListeningSocket.HandOver(listener));
+        });
+        app = builder.Build();
+        app.Run(handler.HandleAsync);
+        app.StartAsync().GetAwaiter().GetResult();
     }
 
     /// <param name="address">where to listen (default 127.0.0.1), on a port the kernel picks</param>
@@ -93,87 +101,13 @@ public sealed class FakeApiServer : IDisposable
 
     public void Dispose()
     {
-        if (stopping.IsCancellationRequested)
+        if (disposed)
             return;
-        stopping.Cancel();
-        listener.Dispose();
+        disposed = true;
         store.DropWatches();
-        lock (connections)
-        {
-            foreach (var connection in connections)
-                connection.Dispose();
-        }
-        try
-        {
-            acceptLoop.Wait();
-        }
-        catch (AggregateException)
-        {
-            // the loop ends by its socket being closed under it
-        }
-        stopping.Dispose();
-    }
-
-    private async Task AcceptLoopAsync()
-    {
-        while (!stopping.IsCancellationRequested)
-        {
-            Socket connection;
-            try
-            {
-                connection = await listener.AcceptAsync(stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
-            {
-                return;
-            }
-            lock (connections)
-                connections.Add(connection);
-            _ = Task.Run(() => ServeConnectionAsync(connection));
-        }
-    }
-
-    private async Task ServeConnectionAsync(Socket connection)
-    {
-        var token = stopping.Token;
-        try
-        {
-            await using var stream = new NetworkStream(connection, ownsSocket: true);
-            var reader = new HttpRequestReader(stream);
-            while (await reader.ReadAsync(token).ConfigureAwait(false) is { } request)
-            {
-                if (!await handler.HandleAsync(request, stream, () => Abort(connection), token).ConfigureAwait(false))
-                    break;
-            }
-        }
-        catch (InvalidDataException)
-        {
-            // not HTTP: nothing sensible to answer
-        }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
-        {
-            // the client went away, the watch was dropped, or the server is stopping
-        }
-        finally
-        {
-            lock (connections)
-                connections.Remove(connection);
-            connection.Dispose();
-        }
-    }
-
-    // A reset rather than a FIN: the client sees a broken connection, not a finished response.
-    private static void Abort(Socket connection)
-    {
-        try
-        {
-            connection.LingerState = new LingerOption(true, 0);
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
-        {
-            // already gone
-        }
-        connection.Dispose();
+        // Cut whatever is still open at once, as a server going away would.
+        app.StopAsync(new CancellationToken(canceled: true)).GetAwaiter().GetResult();
+        app.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     private static string Format(long rv) => rv.ToString(CultureInfo.InvariantCulture);

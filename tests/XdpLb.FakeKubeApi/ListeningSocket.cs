@@ -48,6 +48,17 @@ internal static partial class ListeningSocket
         return socket!;
     }
 
+    /// <summary>
+    /// The socket's descriptor, for Kestrel's ListenHandle to own and close: the socket object
+    /// lets go of it, so it neither closes it nor may be used any more.
+    /// </summary>
+    public static ulong HandOver(Socket socket)
+    {
+        ulong descriptor = (ulong)socket.Handle;
+        socket.SafeHandle.SetHandleAsInvalid();
+        return descriptor;
+    }
+
     private static Socket Listen(IPEndPoint endpoint)
     {
         var socket = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);

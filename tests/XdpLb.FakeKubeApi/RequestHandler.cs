@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
-using XdpLb.FakeKubeApi.Http;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace XdpLb.FakeKubeApi;
 
@@ -32,14 +34,17 @@ internal sealed class RequestHandler(ObjectStore store)
         Volatile.Write(ref failuresLeft, count);
     }
 
-    /// <returns>whether the connection may carry another request</returns>
-    public async Task<bool> HandleAsync(HttpRequest request, Stream stream, Action abortConnection, CancellationToken ct)
+    public async Task HandleAsync(HttpContext context)
     {
+        // The target as sent: Kestrel's Path is decoded by its own rules, the fake reads it as Go does.
+        string target = context.Features.GetRequiredFeature<IHttpRequestFeature>().RawTarget;
+        string method = context.Request.Method;
         lock (requestLog)
-            requestLog.Add($"{request.Method} {request.Target}");
+            requestLog.Add($"{method} {target}");
 
         ApiRequest? api = null;
         string? invalid = null;
+        var request = RequestTarget.Parse(target);
         try
         {
             api = ApiRequest.Parse(request);
@@ -52,33 +57,35 @@ internal sealed class RequestHandler(ObjectStore store)
             (api.Watch ? watchCounts : listCounts).AddOrUpdate(api.Type.Plural, 1, (_, n) => n + 1);
 
         if (TakeInjectedFailure() is { } status)
-            return await RespondAsync(status, ApiStatus.ForInjectedFailure(status)).ConfigureAwait(false);
-        if (request.Method != "GET")
-            return await RespondAsync(405, ApiStatus.Json(405, "MethodNotAllowed", $"the fake serves only GET, not {request.Method}")).ConfigureAwait(false);
-        if (invalid is not null)
-            return await RespondAsync(400, ApiStatus.BadRequest(invalid)).ConfigureAwait(false);
-        if (api is null)
-            return await RespondAsync(404, ApiStatus.NotFound($"the path {request.Path}")).ConfigureAwait(false);
-
-        if (api.Name is { } name)
+            await RespondAsync(status, ApiStatus.ForInjectedFailure(status)).ConfigureAwait(false);
+        else if (method != "GET")
+            await RespondAsync(405, ApiStatus.Json(405, "MethodNotAllowed", $"the fake serves only GET, not {method}")).ConfigureAwait(false);
+        else if (invalid is not null)
+            await RespondAsync(400, ApiStatus.BadRequest(invalid)).ConfigureAwait(false);
+        else if (api is null)
+            await RespondAsync(404, ApiStatus.NotFound($"the path {request.Path}")).ConfigureAwait(false);
+        else if (api.Name is { } name)
         {
             var obj = store.Get(api.Type, api.Namespace ?? "", name);
-            return obj is null
-                ? await RespondAsync(404, ApiStatus.NotFound($"{api.Type.Plural} \"{name}\"")).ConfigureAwait(false)
-                : await RespondAsync(200, obj.Json).ConfigureAwait(false);
+            await (obj is null
+                ? RespondAsync(404, ApiStatus.NotFound($"{api.Type.Plural} \"{name}\""))
+                : RespondAsync(200, obj.Json)).ConfigureAwait(false);
         }
-        if (api.Watch)
+        else if (api.Watch)
+            await watches.ServeAsync(context, api).ConfigureAwait(false);
+        else
         {
-            await watches.ServeAsync(stream, api, abortConnection, ct).ConfigureAwait(false);
-            return false;
+            var (listStatus, body) = lists.List(api);
+            await RespondAsync(listStatus, body).ConfigureAwait(false);
         }
-        var (listStatus, body) = lists.List(api);
-        return await RespondAsync(listStatus, body).ConfigureAwait(false);
 
-        async Task<bool> RespondAsync(int code, string json)
+        Task RespondAsync(int code, string json)
         {
-            await HttpResponseWriter.WriteAsync(stream, code, json, request.WantsClose, ct).ConfigureAwait(false);
-            return !request.WantsClose;
+            byte[] bytes = Encoding.UTF8.GetBytes(json);
+            context.Response.StatusCode = code;
+            context.Response.ContentType = "application/json";
+            context.Response.ContentLength = bytes.Length;
+            return context.Response.Body.WriteAsync(bytes, context.RequestAborted).AsTask();
         }
     }
 

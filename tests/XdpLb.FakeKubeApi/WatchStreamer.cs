@@ -1,4 +1,4 @@
-using XdpLb.FakeKubeApi.Http;
+using Microsoft.AspNetCore.Http;
 
 namespace XdpLb.FakeKubeApi;
 
@@ -9,32 +9,37 @@ namespace XdpLb.FakeKubeApi;
 /// </summary>
 internal sealed class WatchStreamer(ObjectStore store)
 {
-    /// <param name="abortConnection">cuts the connection at once, without ending the body</param>
-    public async Task ServeAsync(Stream stream, ApiRequest request, Action abortConnection, CancellationToken serverStopping)
+    public async Task ServeAsync(HttpContext context, ApiRequest request)
     {
         var watch = new WatchSubscription(request.Type, request.Namespace, request.Fields, request.Labels, request.AllowBookmarks);
         long? from = request.StartVersion;
-        var body = await HttpResponseWriter.StartChunkedAsync(stream, serverStopping).ConfigureAwait(false);
+        var response = context.Response;
+        // The client went away, or the server is stopping (Kestrel aborts every request then).
+        var aborted = context.RequestAborted;
+        // No Content-Length: Kestrel sends the body chunked, one chunk per flushed write.
+        response.StatusCode = 200;
+        response.ContentType = "application/json";
+        response.Headers.Connection = "close";
+        await response.StartAsync(aborted).ConfigureAwait(false);
 
         // Like the real server, a watch from a compacted version is accepted and then told so.
         if (!store.StartWatch(watch, from))
         {
-            string tooOld = ApiStatus.TooOld(from ?? 0, store.CompactedBelow);
-            await body.WriteChunkAsync(ObjectJson.EventLine("ERROR", tooOld), serverStopping).ConfigureAwait(false);
-            await body.EndAsync(serverStopping).ConfigureAwait(false);
+            await WriteChunkAsync(ObjectJson.EventLine("ERROR", ApiStatus.TooOld(from ?? 0, store.CompactedBelow))).ConfigureAwait(false);
             return;
         }
 
-        using var dropRegistration = watch.Dropped.Register(abortConnection);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(serverStopping);
+        // Abort cuts the connection without the body's last chunk: the client sees it broken, not finished.
+        using var dropRegistration = watch.Dropped.Register(context.Abort);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
         if (request.TimeoutSeconds is > 0 and var seconds)
             timeout.CancelAfter(TimeSpan.FromSeconds(seconds));
         try
         {
             await foreach (var line in watch.Lines.ReadAllAsync(timeout.Token).ConfigureAwait(false))
-                await body.WriteChunkAsync(line, serverStopping).ConfigureAwait(false);
+                await WriteChunkAsync(line).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !serverStopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !aborted.IsCancellationRequested)
         {
             // timeoutSeconds ran out: the watch ends normally
         }
@@ -42,7 +47,12 @@ internal sealed class WatchStreamer(ObjectStore store)
         {
             store.StopWatch(watch);
         }
-        if (!watch.Dropped.IsCancellationRequested)
-            await body.EndAsync(serverStopping).ConfigureAwait(false);
+        // Returning ends the body with its last chunk, unless the connection was cut.
+
+        async Task WriteChunkAsync(string line)
+        {
+            await response.WriteAsync(line, aborted).ConfigureAwait(false);
+            await response.Body.FlushAsync(aborted).ConfigureAwait(false);
+        }
     }
 }

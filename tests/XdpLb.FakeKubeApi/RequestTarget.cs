@@ -1,18 +1,10 @@
-namespace XdpLb.FakeKubeApi.Http;
+namespace XdpLb.FakeKubeApi;
 
-/// <summary>An HTTP/1.1 request head; bodies are read and discarded (the fake only serves GET).</summary>
-internal sealed record HttpRequest(
-    string Method,
-    string Target,
-    string Path,
-    IReadOnlyDictionary<string, string> Query,
-    IReadOnlyDictionary<string, string> Headers)
+/// <summary>A request target (path and query) read the way the API server's Go code reads it.</summary>
+internal sealed record RequestTarget(string Path, IReadOnlyDictionary<string, string> Query)
 {
-    public bool WantsClose =>
-        Headers.TryGetValue("connection", out var c) && c.Contains("close", StringComparison.OrdinalIgnoreCase);
-
     /// <summary>Splits <c>path?query</c>; keys and values are URL-decoded, '+' read as a space as Go does.</summary>
-    public static (string Path, Dictionary<string, string> Query) SplitTarget(string target)
+    public static RequestTarget Parse(string target)
     {
         int q = target.IndexOf('?');
         string path = Uri.UnescapeDataString(q < 0 ? target : target[..q]);
@@ -27,7 +19,7 @@ internal sealed record HttpRequest(
                 query.TryAdd(key, value); // the first value wins, as url.Values.Get does
             }
         }
-        return (path, query);
+        return new RequestTarget(path, query);
     }
 
     private static string Decode(string s) => Uri.UnescapeDataString(s.Replace('+', ' '));
