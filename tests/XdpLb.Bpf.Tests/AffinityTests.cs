@@ -15,13 +15,13 @@ public sealed class AffinityTests
     private static IPAddress Connect(DataPathHarness dp, IPAddress client, ushort port, TcpFlags flags = TcpFlags.Syn)
     {
         var result = dp.Run(new PacketBuilder { Source = client, Destination = DataPathHarness.Vip, SourcePort = port, DestPort = 80, Flags = flags }.Build());
-        return DataPathHarness.PickedBackend(result) ?? IPAddress.None;
+        return dp.PickedBackend(result) ?? IPAddress.None;
     }
 
     [Fact]
     public void LaterConnectionsOfAClientFollowItsFirst()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(Persistent()));
+        using var dp = new DataPathHarness(DataPathHarness.Config(Persistent()), mockFib: true);
 
         var a = Enumerable.Range(0, 5).Select(i => Connect(dp, ClientA, (ushort)(50000 + i))).ToList();
         var b = Connect(dp, ClientB, 50000);
@@ -34,7 +34,7 @@ public sealed class AffinityTests
     [Fact]
     public void WithoutPersistenceEachConnectionIsScheduled()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()), mockFib: true);
 
         Assert.Equal([B[2], B[1], B[0]], Enumerable.Range(0, 3).Select(i => Connect(dp, ClientA, (ushort)(50000 + i))));
         Assert.Empty(dp.Program.Affinity.Keys());
@@ -43,7 +43,7 @@ public sealed class AffinityTests
     [Fact]
     public void TemplateExpiresAfterTheTimeoutOnceNoConnectionRemains()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(Persistent(10)));
+        using var dp = new DataPathHarness(DataPathHarness.Config(Persistent(10)), mockFib: true);
         Connect(dp, ClientA, 50000);                       // b3, SYN_RECV (60 s)
 
         dp.Dataplane.Sweeper.CollectExpired(TimeSpan.FromSeconds(30));
@@ -60,7 +60,7 @@ public sealed class AffinityTests
     {
         var service = Persistent();
         var config = DataPathHarness.Config(service);
-        using var dp = new DataPathHarness(config);
+        using var dp = new DataPathHarness(config, mockFib: true);
         Assert.Equal(B[2], Connect(dp, ClientA, 50000));
 
         dp.Dataplane.Apply(config with { Services = [service with { Backends = [service.Backends[0], service.Backends[1], service.Backends[2] with { Weight = 0 }] }] });
@@ -76,7 +76,7 @@ public sealed class AffinityTests
     {
         var service = Persistent();
         var config = DataPathHarness.Config(service);
-        using var dp = new DataPathHarness(config);
+        using var dp = new DataPathHarness(config, mockFib: true);
         Connect(dp, ClientA, 50000);                       // b3
         Connect(dp, ClientB, 50000);                       // b2
 

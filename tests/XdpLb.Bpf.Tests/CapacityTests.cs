@@ -31,9 +31,9 @@ public sealed class CapacityTests
         int count = scheduler == Scheduler.Mh ? 4093 : 4096;
         var backends = Enumerable.Range(0, count).Select(i => new Backend(new IPAddress(new byte[] { 10, 40, (byte)(i >> 8), (byte)i }), 8080)).ToList();
         var service = new Service { Address = DataPathHarness.Vip, Port = 80, Scheduler = scheduler, Backends = backends };
-        using var dp = new DataPathHarness(DataPathHarness.Config(service) with { Limits = new Limits(4, 8192, 64) });
+        using var dp = new DataPathHarness(DataPathHarness.Config(service) with { Limits = new Limits(4, 8192, 64) }, mockFib: true);
 
-        var picked = DataPathHarness.PickedBackend(dp.Run(new Packets.PacketBuilder { Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, DestPort = 80 }.Build()));
+        var picked = dp.PickedBackend(dp.Run(new Packets.PacketBuilder { Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, DestPort = 80 }.Build()));
 
         Assert.NotNull(picked);
         Assert.Contains(picked, backends.Select(b => b.Address));

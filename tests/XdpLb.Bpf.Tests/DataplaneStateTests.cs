@@ -17,8 +17,8 @@ public sealed class DataplaneStateTests
                 Flags = [SchedulerFlag.MhPort], Backends = [new Backend(IPAddress.Parse("10.0.20.1"), 80), new Backend(IPAddress.Parse("10.0.20.2"), 80, 0)] },
         };
         var config = DataPathHarness.Config(services);
-        using var dp = new DataPathHarness(config);
-        var first = DataPathHarness.PickedBackend(dp.Run(new PacketBuilder { Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, SourcePort = 1, DestPort = 80 }.Build()));
+        using var dp = new DataPathHarness(config, mockFib: true);
+        var first = dp.PickedBackend(dp.Run(new PacketBuilder { Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, SourcePort = 1, DestPort = 80 }.Build()));
         string file = Path.Combine(Path.GetTempPath(), $"xdplb-state-{Guid.NewGuid():N}.json");
         try
         {

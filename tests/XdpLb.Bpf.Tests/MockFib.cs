@@ -21,6 +21,17 @@ public struct MockFib
     public const uint NoNeighbour = 7;
     /// <summary>A test run's ingress interface (the namespace's loopback).</summary>
     public const uint IngressIfindex = 1;
+    /// <summary>The egress of <see cref="DefaultRoute"/>: any interface but the ingress one.</summary>
+    public const uint EgressIfindex = 7;
+
+    public static readonly byte[] RouterMac = [0x02, 0, 0, 0, 0, 0xaa];
+    public static readonly byte[] NextHopMac = [0x02, 0, 0, 0, 0, 0xbb];
+
+    /// <summary>
+    /// What a mock-FIB harness answers until a test says otherwise: every destination routed
+    /// out of another interface with a known neighbour, so a forwarded packet is redirected.
+    /// </summary>
+    public static MockFib DefaultRoute => Route(EgressIfindex, RouterMac, NextHopMac);
 
     public uint Rc;
     public uint Ifindex;
@@ -35,6 +46,13 @@ public struct MockFib
         dmac.CopyTo(fib.Dmac);
         return fib;
     }
+
+    /// <summary>What the data path answers a packet it forwards by this answer.</summary>
+    public readonly XdpAction Verdict =>
+        Rc != Success ? XdpAction.Pass : Ifindex == IngressIfindex ? XdpAction.Tx : XdpAction.Redirect;
+
+    public readonly byte[] SourceMac => ((ReadOnlySpan<byte>)Smac).ToArray();
+    public readonly byte[] DestMac => ((ReadOnlySpan<byte>)Dmac).ToArray();
 }
 
 [InlineArray(6)]

@@ -25,7 +25,7 @@ public sealed class RoundRobinDifferentialTests
         var listed = RandomBackends();
         var service = new Service { Address = vip, Port = 80, Backends = listed };
         var config = DataPathHarness.Config(service) with { Limits = new Limits(Services: 4, Backends: 64, Connections: 20_000) };
-        using var dp = new DataPathHarness(config);
+        using var dp = new DataPathHarness(config, mockFib: true);
         var model = IpvsRoundRobinModel.FromState([], null);
         foreach (var b in listed)
             model.Add(b);
@@ -39,7 +39,7 @@ public sealed class RoundRobinDifferentialTests
                 var source = ipv6 ? IPAddress.Parse($"fd00:1::{client:x}") : new IPAddress(new byte[] { 10, 1, (byte)(client >> 8), (byte)client });
                 var result = dp.Run(new PacketBuilder { Source = source, Destination = vip, SourcePort = 40000, DestPort = 80 }.Build());
                 var expected = model.Schedule();
-                string got = DataPathHarness.PickedBackend(result)?.ToString() ?? "none";
+                string got = dp.PickedBackend(result)?.ToString() ?? "none";
                 Assert.True((expected?.Address.ToString() ?? "none") == got,
                     $"decision {decisions}: IPVS picks {expected?.Address.ToString() ?? "none"}, data path {got}; list {string.Join(" ", model.ListOrder.Select(b => $"{b.Address}/{b.Weight}"))}");
             }

@@ -52,7 +52,7 @@ public sealed class SchedulerDifferentialTests
         var flags = RandomFlags();
         List<Service> Services() => vips.Select(v => new Service { Address = v, Port = 80, Scheduler = scheduler, Flags = flags, Backends = listed }).ToList();
         var config = DataPathHarness.Config() with { Limits = new Limits(Services: 64, Backends: 1024, Connections: 30_000) };
-        using var dp = new DataPathHarness(config with { Services = Services() });
+        using var dp = new DataPathHarness(config with { Services = Services() }, mockFib: true);
         IReadOnlyList<Backend> listOrder = IpvsListOrder.Next([], listed);
         var lastWeights = listOrder.ToDictionary(b => b.Address, b => b.Weight);
 
@@ -80,7 +80,7 @@ public sealed class SchedulerDifferentialTests
                     _ => LeastConnection.Pick(scheduler, loads),
                 };
                 var result = dp.Run(new PacketBuilder { Source = source, Destination = vip, SourcePort = sourcePort, DestPort = 80 }.Build());
-                var picked = DataPathHarness.PickedBackend(result);
+                var picked = dp.PickedBackend(result);
                 int got = picked is null ? -1 : listOrder.ToList().FindIndex(b => b.Address.Equals(picked));
                 Assert.True(expected == got,
                     $"decision {decisions}: IPVS picks {Describe(listOrder, expected)}, data path {Describe(listOrder, got)}; " +

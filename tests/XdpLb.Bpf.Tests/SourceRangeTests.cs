@@ -16,13 +16,13 @@ public sealed class SourceRangeTests
     {
         var service = DataPathHarness.WebService() with { SourceRanges = ["10.0.1.0/24", "192.168.7.7/32"] };
         var other = new Service { Address = IPAddress.Parse("10.96.0.11"), Port = 80, Backends = [new Backend(IPAddress.Parse("10.0.11.2"), 8080)] };
-        using var dp = new DataPathHarness(DataPathHarness.Config(service, other));
+        using var dp = new DataPathHarness(DataPathHarness.Config(service, other), mockFib: true);
 
-        Assert.NotNull(DataPathHarness.PickedBackend(Syn(dp, "10.0.1.200")));
-        Assert.NotNull(DataPathHarness.PickedBackend(Syn(dp, "192.168.7.7")));
+        Assert.NotNull(dp.PickedBackend(Syn(dp, "10.0.1.200")));
+        Assert.NotNull(dp.PickedBackend(Syn(dp, "192.168.7.7")));
         Assert.Equal(XdpAction.Drop, Syn(dp, "10.0.2.1").Action);
         Assert.Equal(XdpAction.Drop, Syn(dp, "192.168.7.8").Action);
-        Assert.NotNull(DataPathHarness.PickedBackend(Syn(dp, "10.0.2.1", "10.96.0.11")));   // another service has no ranges
+        Assert.NotNull(dp.PickedBackend(Syn(dp, "10.0.2.1", "10.96.0.11")));   // another service has no ranges
         Assert.Equal(2UL, dp.Counter(Counter.DropSourceRange));
     }
 
@@ -34,9 +34,9 @@ public sealed class SourceRangeTests
             Address = IPAddress.Parse("fd00:96::10"), Port = 80, SourceRanges = ["fd00:1::/64"],
             Backends = [new Backend(IPAddress.Parse("fd00:11::2"), 8080)],
         };
-        using var dp = new DataPathHarness(DataPathHarness.Config(service));
+        using var dp = new DataPathHarness(DataPathHarness.Config(service), mockFib: true);
 
-        Assert.NotNull(DataPathHarness.PickedBackend(Syn(dp, "fd00:1::99", "fd00:96::10")));
+        Assert.NotNull(dp.PickedBackend(Syn(dp, "fd00:1::99", "fd00:96::10")));
         Assert.Equal(XdpAction.Drop, Syn(dp, "fd00:2::99", "fd00:96::10").Action);
     }
 
@@ -45,11 +45,11 @@ public sealed class SourceRangeTests
     {
         var service = DataPathHarness.WebService() with { SourceRanges = ["10.0.1.0/24"] };
         var config = DataPathHarness.Config(service);
-        using var dp = new DataPathHarness(config);
+        using var dp = new DataPathHarness(config, mockFib: true);
         Assert.Equal(XdpAction.Drop, Syn(dp, "10.0.2.1").Action);
 
         dp.Dataplane.Apply(config with { Services = [service with { SourceRanges = ["10.0.2.0/24"] }] });
-        Assert.NotNull(DataPathHarness.PickedBackend(Syn(dp, "10.0.2.1")));
+        Assert.NotNull(dp.PickedBackend(Syn(dp, "10.0.2.1")));
         Assert.Equal(XdpAction.Drop, Syn(dp, "10.0.1.2").Action);
         Assert.Single(dp.Program.SourceRanges.Keys());
 
@@ -57,10 +57,10 @@ public sealed class SourceRangeTests
             dp.Program.SourceRanges.Delete(key);                                  // behind the agent's back
         Assert.Single(dp.Dataplane.FindDrift());
         Assert.Single(new Core.Reconcile.Reconciler(dp.Dataplane).Sync(config with { Services = [service with { SourceRanges = ["10.0.2.0/24"] }] }, full: true).Repaired);
-        Assert.NotNull(DataPathHarness.PickedBackend(Syn(dp, "10.0.2.9")));
+        Assert.NotNull(dp.PickedBackend(Syn(dp, "10.0.2.9")));
 
         dp.Dataplane.Apply(config with { Services = [service with { SourceRanges = [] }] });
-        Assert.NotNull(DataPathHarness.PickedBackend(Syn(dp, "10.0.1.3")));
+        Assert.NotNull(dp.PickedBackend(Syn(dp, "10.0.1.3")));
         Assert.Empty(dp.Program.SourceRanges.Keys());
     }
 }

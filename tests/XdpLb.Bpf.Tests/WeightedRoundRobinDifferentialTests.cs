@@ -27,7 +27,7 @@ public sealed class WeightedRoundRobinDifferentialTests
         var listed = RandomBackends();
         var service = new Service { Address = vip, Port = 80, Scheduler = Scheduler.Wrr, Backends = listed };
         var config = DataPathHarness.Config(service) with { Limits = new Limits(Services: 4, Backends: 64, Connections: 25_000) };
-        using var dp = new DataPathHarness(config);
+        using var dp = new DataPathHarness(config, mockFib: true);
         var model = new IpvsWeightedRoundRobinModel();
         foreach (var b in listed)
             model.Add(b);
@@ -52,7 +52,7 @@ public sealed class WeightedRoundRobinDifferentialTests
             .Select(i => new Backend(new IPAddress(new byte[] { 10, 30, (byte)(i >> 8), (byte)i }), 8080, (ushort)(rng.Next(8) == 0 ? 0 : rng.Next(1, 65536))))
             .ToList();
         var service = new Service { Address = vip, Port = 80, Scheduler = Scheduler.Wrr, Backends = listed };
-        using var dp = new DataPathHarness(DataPathHarness.Config(service) with { Limits = new Limits(Services: 4, Backends: 8192, Connections: 5_000) });
+        using var dp = new DataPathHarness(DataPathHarness.Config(service) with { Limits = new Limits(Services: 4, Backends: 8192, Connections: 5_000) }, mockFib: true);
         var model = new IpvsWeightedRoundRobinModel();
         foreach (var b in listed)
             model.Add(b);
@@ -66,7 +66,7 @@ public sealed class WeightedRoundRobinDifferentialTests
         var source = ipv6 ? IPAddress.Parse($"fd00:1::{decision + 1:x}") : new IPAddress(new byte[] { 10, 1, (byte)(decision >> 8), (byte)decision });
         var result = dp.Run(new PacketBuilder { Source = source, Destination = vip, SourcePort = 40000, DestPort = 80 }.Build());
         string expected = model.Schedule()?.Address.ToString() ?? "none";
-        string got = DataPathHarness.PickedBackend(result)?.ToString() ?? "none";
+        string got = dp.PickedBackend(result)?.ToString() ?? "none";
         if (expected != got)
             Assert.Fail($"decision {decision}: IPVS picks {expected}, data path {got}; cw {model.CurrentWeight}, mw {model.MaxWeight}, di {model.WeightStep}; " +
                 $"list {string.Join(" ", model.ListOrder.Take(12).Select(b => $"{b.Address}/{b.Weight}"))}");
