@@ -6,7 +6,11 @@ using XdpLb.Core.Scheduling;
 
 namespace XdpLb.Bpf.Tests;
 
-/// <summary>New flows, established flows and replies through the data path, IPv4 and IPv6, TCP and UDP.</summary>
+/// <summary>
+/// New flows, established flows and replies through the data path, IPv4 and IPv6, TCP and UDP,
+/// on the mock-FIB build: each leaves by the mock's route, so its verdict and its whole frame
+/// are known.
+/// </summary>
 public sealed class ForwardingTests
 {
     private static PacketBuilder Syn(ushort sourcePort) => new()
@@ -14,21 +18,26 @@ public sealed class ForwardingTests
         Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, SourcePort = sourcePort, DestPort = 80, Flags = TcpFlags.Syn,
     };
 
+    // A backend's answer to a client, before the data path reverse-translates it.
+    private static PacketBuilder Answer(IPAddress backend, IPAddress client, ushort clientPort) => new()
+    {
+        Source = backend, Destination = client, SourcePort = 8080, DestPort = clientPort, Flags = TcpFlags.Syn | TcpFlags.Ack,
+    };
+
+    // The route back towards the clients: another interface and other MACs than the default.
+    private static readonly MockFib TowardClient = MockFib.Route(ifindex: 3, [0x02, 0, 0, 0, 0, 0xcc], [0x02, 0, 0, 0, 0, 0xdd]);
+
     [Fact]
     public void SynToVipLeavesDnatedToBackendWithValidChecksums()
     {
         using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()), mockFib: true);
-        dp.SetFib(MockFib.Route(ifindex: 7, [0x02, 0, 0, 0, 0, 0xaa], [0x02, 0, 0, 0, 0, 0xbb]));
-        var (result, packet) = dp.RunParsed(Syn(40000) with { Payload = "hello"u8.ToArray() });
+        var syn = Syn(40000) with { Payload = "hello"u8.ToArray() };
 
+        var result = dp.Run(syn.Build());
+
+        // The last-listed is picked first; only the destination, TTL and MACs change.
         Assert.Equal(XdpAction.Redirect, result.Action);
-        Assert.Equal(DataPathHarness.BackendAddresses[2], packet.Destination); // the last-listed is picked first
-        Assert.Equal(8080, packet.DestPort);
-        Assert.Equal(DataPathHarness.Client, packet.Source);
-        Assert.Equal(40000, packet.SourcePort);
-        Assert.True(packet.IpChecksumValid, "IPv4 header checksum");
-        Assert.True(packet.L4ChecksumValid, "TCP checksum");
-        Assert.Equal("hello"u8.ToArray(), packet.Payload);
+        Assert.Equal(dp.Routed(syn with { Destination = DataPathHarness.BackendAddresses[2], DestPort = 8080 }).Build(), result.Packet);
         Assert.Equal(1UL, dp.Counter(Counter.NewFlow));
     }
 
@@ -36,12 +45,12 @@ public sealed class ForwardingTests
     public void NewFlowsFollowIpvsRoundRobinOrder()
     {
         var service = DataPathHarness.WebService();
-        using var dp = new DataPathHarness(DataPathHarness.Config(service));
+        using var dp = new DataPathHarness(DataPathHarness.Config(service), mockFib: true);
         var reference = new IpvsRoundRobinModel();
         foreach (var b in service.Backends)
             reference.Add(b);
 
-        var picked = Enumerable.Range(0, 9).Select(i => dp.RunParsed(Syn((ushort)(41000 + i))).Packet.Destination).ToList();
+        var picked = Enumerable.Range(0, 9).Select(i => dp.Forward(Syn((ushort)(41000 + i))).Destination).ToList();
 
         // Listed 1,2,3 (added in that order, each at the head of IPVS's list) are picked 3,2,1,3,...
         var expected = Enumerable.Range(0, 9).Select(i => DataPathHarness.BackendAddresses[2 - i % 3]).ToList();
@@ -52,15 +61,16 @@ public sealed class ForwardingTests
     [Fact]
     public void LaterPacketsOfAFlowStayOnItsBackend()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));
-        var first = dp.RunParsed(Syn(42000)).Packet.Destination;
-        dp.RunParsed(Syn(42001));
-        dp.RunParsed(Syn(42002));
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()), mockFib: true);
+        var first = dp.Forward(Syn(42000)).Destination;
+        dp.Forward(Syn(42001));
+        dp.Forward(Syn(42002));
+        var ack = Syn(42000) with { Flags = TcpFlags.Ack | TcpFlags.Psh, Payload = "GET /"u8.ToArray() };
 
-        var ack = dp.RunParsed(Syn(42000) with { Flags = TcpFlags.Ack | TcpFlags.Psh, Payload = "GET /"u8.ToArray() });
+        var result = dp.Run(ack.Build());
 
-        Assert.Equal(first, ack.Packet.Destination);
-        Assert.True(ack.Packet.L4ChecksumValid);
+        Assert.Equal(XdpAction.Redirect, result.Action);
+        Assert.Equal(dp.Routed(ack with { Destination = first, DestPort = 8080 }).Build(), result.Packet);
         Assert.Equal(3UL, dp.Counter(Counter.NewFlow));
         Assert.Equal(4UL, dp.Counter(Counter.NatRequest));
     }
@@ -68,61 +78,58 @@ public sealed class ForwardingTests
     [Fact]
     public void BackendReplyLeavesWithTheVipAsSource()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));
-        var backend = dp.RunParsed(Syn(43000)).Packet.Destination;
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()), mockFib: true);
+        var backend = dp.Forward(Syn(43000)).Destination;
+        dp.SetFib(TowardClient);
+        var reply = Answer(backend, DataPathHarness.Client, 43000);
 
-        var reply = new PacketBuilder
-        {
-            Source = backend, Destination = DataPathHarness.Client, SourcePort = 8080, DestPort = 43000,
-            Flags = TcpFlags.Syn | TcpFlags.Ack,
-        };
-        var (result, packet) = dp.RunParsed(reply);
+        var result = dp.Run(reply.Build());
 
-        Assert.NotEqual(XdpAction.Drop, result.Action);
-        Assert.Equal(DataPathHarness.Vip, packet.Source);
-        Assert.Equal(80, packet.SourcePort);
-        Assert.Equal(DataPathHarness.Client, packet.Destination);
-        Assert.Equal(43000, packet.DestPort);
-        Assert.True(packet.IpChecksumValid);
-        Assert.True(packet.L4ChecksumValid);
+        Assert.Equal(XdpAction.Redirect, result.Action);
+        Assert.Equal(dp.Routed(reply with { Source = DataPathHarness.Vip, SourcePort = 80 }).Build(), result.Packet);
         Assert.Equal(1UL, dp.Counter(Counter.NatReply));
     }
 
     [Fact]
     public void UdpFlowsAreBalancedAndRepliesReverseNated()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService(Protocol.Udp)));
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService(Protocol.Udp)), mockFib: true);
         var query = new PacketBuilder
         {
             Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, Protocol = PacketBuilder.Udp,
             SourcePort = 5353, DestPort = 80, Payload = "query"u8.ToArray(),
         };
-        var forward = dp.RunParsed(query).Packet;
-        var reply = dp.RunParsed(new PacketBuilder
+        var answer = new PacketBuilder
         {
-            Source = forward.Destination, Destination = DataPathHarness.Client, Protocol = PacketBuilder.Udp,
+            Source = DataPathHarness.BackendAddresses[2], Destination = DataPathHarness.Client, Protocol = PacketBuilder.Udp,
             SourcePort = 8080, DestPort = 5353, Payload = "answer"u8.ToArray(),
-        }).Packet;
+        };
 
-        Assert.Equal(DataPathHarness.BackendAddresses[2], forward.Destination);
-        Assert.True(forward.L4ChecksumValid, "UDP checksum after DNAT");
-        Assert.Equal(DataPathHarness.Vip, reply.Source);
-        Assert.Equal(80, reply.SourcePort);
-        Assert.True(reply.L4ChecksumValid, "UDP checksum after reverse NAT");
+        var forward = dp.Run(query.Build());
+        var expectedForward = dp.Routed(query with { Destination = DataPathHarness.BackendAddresses[2], DestPort = 8080 }).Build();
+        dp.SetFib(TowardClient);
+        var reply = dp.Run(answer.Build());
+
+        Assert.Equal(XdpAction.Redirect, forward.Action);
+        Assert.Equal(expectedForward, forward.Packet);
+        Assert.Equal(XdpAction.Redirect, reply.Action);
+        Assert.Equal(dp.Routed(answer with { Source = DataPathHarness.Vip, SourcePort = 80 }).Build(), reply.Packet);
     }
 
     [Fact]
     public void UdpWithoutChecksumKeepsZeroChecksum()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService(Protocol.Udp)));
-        var result = dp.Run(new PacketBuilder
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService(Protocol.Udp)), mockFib: true);
+        var datagram = new PacketBuilder
         {
             Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, Protocol = PacketBuilder.Udp,
             DestPort = 80, UdpChecksumZero = true, Payload = [1, 2, 3],
-        }.Build());
+        };
 
-        var packet = ParsedPacket.Parse(result.Packet);
-        Assert.Equal(DataPathHarness.BackendAddresses[2], packet.Destination);
+        var result = dp.Run(datagram.Build());
+
+        Assert.Equal(XdpAction.Redirect, result.Action);
+        Assert.Equal(dp.Routed(datagram with { Destination = DataPathHarness.BackendAddresses[2], DestPort = 8080 }).Build(), result.Packet);
         Assert.Equal(0, result.Packet[14 + 20 + 6] << 8 | result.Packet[14 + 20 + 7]);
     }
 
@@ -132,28 +139,27 @@ public sealed class ForwardingTests
         var vip6 = IPAddress.Parse("fd00:96::10");
         var client6 = IPAddress.Parse("fd00:1::2");
         var backends = new[] { "fd00:11::2", "fd00:12::2" }.Select(a => new Backend(IPAddress.Parse(a), 8080)).ToList();
-        using var dp = new DataPathHarness(DataPathHarness.Config(new Service { Address = vip6, Port = 80, Backends = backends }));
+        using var dp = new DataPathHarness(DataPathHarness.Config(new Service { Address = vip6, Port = 80, Backends = backends }), mockFib: true);
+        var syn = new PacketBuilder { Source = client6, Destination = vip6, DestPort = 80, SourcePort = 50000 };
+        var answer = Answer(backends[1].Address, client6, 50000);
 
-        var (result, packet) = dp.RunParsed(new PacketBuilder { Source = client6, Destination = vip6, DestPort = 80, SourcePort = 50000 });
-        var reply = dp.RunParsed(new PacketBuilder
-        {
-            Source = packet.Destination, Destination = client6, SourcePort = 8080, DestPort = 50000, Flags = TcpFlags.Syn | TcpFlags.Ack,
-        }).Packet;
+        var request = dp.Run(syn.Build());
+        var expectedRequest = dp.Routed(syn with { Destination = backends[1].Address, DestPort = 8080 }).Build();
+        dp.SetFib(TowardClient);
+        var reply = dp.Run(answer.Build());
 
-        Assert.NotEqual(XdpAction.Drop, result.Action);
-        Assert.Equal(backends[1].Address, packet.Destination);
-        Assert.Equal(8080, packet.DestPort);
-        Assert.True(packet.L4ChecksumValid, "TCP checksum over IPv6 after DNAT");
-        Assert.Equal(vip6, reply.Source);
-        Assert.True(reply.L4ChecksumValid, "TCP checksum over IPv6 after reverse NAT");
+        Assert.Equal(XdpAction.Redirect, request.Action);
+        Assert.Equal(expectedRequest, request.Packet);
+        Assert.Equal(XdpAction.Redirect, reply.Action);
+        Assert.Equal(dp.Routed(answer with { Source = vip6, SourcePort = 80 }).Build(), reply.Packet);
     }
 
     [Fact]
     public void WeightZeroBackendGetsNoNewFlows()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService(Protocol.Tcp, 1, 0, 1)));
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService(Protocol.Tcp, 1, 0, 1)), mockFib: true);
 
-        var picked = Enumerable.Range(0, 4).Select(i => dp.RunParsed(Syn((ushort)(44000 + i))).Packet.Destination).ToList();
+        var picked = Enumerable.Range(0, 4).Select(i => dp.Forward(Syn((ushort)(44000 + i))).Destination).ToList();
 
         var b = DataPathHarness.BackendAddresses;
         Assert.Equal([b[2], b[0], b[2], b[0]], picked);
@@ -164,17 +170,17 @@ public sealed class ForwardingTests
     {
         var service = DataPathHarness.WebService();
         var config = DataPathHarness.Config(service);
-        using var dp = new DataPathHarness(config);
-        var established = dp.RunParsed(Syn(46000)).Packet.Destination;                  // b3, the rr cursor
+        using var dp = new DataPathHarness(config, mockFib: true);
+        var established = dp.Forward(Syn(46000)).Destination;                            // b3, the rr cursor
         var b14 = new Backend(IPAddress.Parse("10.0.14.2"), 9090);
 
         // b14 is added (list: b14 b3 b2 b1), then b1 and b2 removed (list: b14 b3).
         var replacement = service with { Backends = [service.Backends[2], b14] };
         dp.Dataplane.Apply(config with { Services = [replacement] });
 
-        Assert.Equal(b14.Address, dp.RunParsed(Syn(46001)).Packet.Destination);           // after b3 comes b14
-        Assert.Equal(established, dp.RunParsed(Syn(46000) with { Flags = TcpFlags.Ack }).Packet.Destination);
-        Assert.Equal(DataPathHarness.BackendAddresses[2], dp.RunParsed(Syn(46002)).Packet.Destination);
+        Assert.Equal(b14.Address, dp.Forward(Syn(46001)).Destination);                   // after b3 comes b14
+        Assert.Equal(established, dp.Forward(Syn(46000) with { Flags = TcpFlags.Ack }).Destination);
+        Assert.Equal(DataPathHarness.BackendAddresses[2], dp.Forward(Syn(46002)).Destination);
         // The generation that went idle stays whole until the next change, then is rewritten.
         Assert.Equal(2 + 3, dp.Program.BackendSlots.Keys().Count);
         dp.Dataplane.Apply(config with { Services = [replacement with { Backends = [.. replacement.Backends, new Backend(IPAddress.Parse("10.0.15.2"), 9090)] }] });
