@@ -59,12 +59,6 @@ public sealed class DataPathHarness : IDisposable
 
     public TestRunResult Run(byte[] frame) => Program.Ingress.TestRun(frame);
 
-    public (TestRunResult Result, ParsedPacket Packet) RunParsed(PacketBuilder packet)
-    {
-        var result = Run(packet.Build());
-        return (result, ParsedPacket.Parse(result.Packet));
-    }
-
     public ulong Counter(Counter c) => Program.ReadCounters()[c];
 
     /// <summary>What every FIB lookup of the mock-FIB build answers from now on.</summary>
