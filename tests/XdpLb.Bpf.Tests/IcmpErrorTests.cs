@@ -7,7 +7,11 @@ using XdpLb.Core.Model;
 
 namespace XdpLb.Bpf.Tests;
 
-/// <summary>ICMP errors about NATed flows are translated so the receiving stack finds its socket.</summary>
+/// <summary>
+/// ICMP errors about NATed flows are translated so the receiving stack finds its socket, and
+/// routed on (the mock-FIB build's route): the exact frame out is checked against one built
+/// from scratch.
+/// </summary>
 public sealed class IcmpErrorTests
 {
     private sealed record Setup(DataPathHarness Dp, IPAddress Vip, IPAddress Client, IPAddress Backend, bool V6) : IDisposable
@@ -20,7 +24,7 @@ public sealed class IcmpErrorTests
         var vip = IPAddress.Parse(v6 ? "fd00:96::10" : "10.96.0.10");
         var client = IPAddress.Parse(v6 ? "fd00:1::2" : "10.0.1.2");
         var backend = IPAddress.Parse(v6 ? "fd00:11::2" : "10.0.11.2");
-        var dp = new DataPathHarness(DataPathHarness.Config(new Service { Address = vip, Port = 53, Protocol = Protocol.Udp, Backends = [new Backend(backend, 5353)] }));
+        var dp = new DataPathHarness(DataPathHarness.Config(new Service { Address = vip, Port = 53, Protocol = Protocol.Udp, Backends = [new Backend(backend, 5353)] }), mockFib: true);
         // Open the flow: client:40000 -> VIP:53, forwarded to backend:5353.
         dp.Run(new PacketBuilder { Source = client, Destination = vip, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 53 }.Build());
         return new Setup(dp, vip, client, backend, v6);
@@ -38,6 +42,16 @@ public sealed class IcmpErrorTests
         return (new IPAddress(ip.Slice(12, 4)), new IPAddress(ip.Slice(16, 4)), ip[20..BinaryPrimitives.ReadUInt16BigEndian(ip[2..])].ToArray());
     }
 
+    // The quoted packet as translated: addresses and ports, but its UDP checksum left as the
+    // original's, as IPVS leaves it (the quote is cut short; no one can check it anyway).
+    private static byte[] QuotedAsTranslated(PacketBuilder translated, PacketBuilder original)
+    {
+        var frame = translated.Build();
+        int checksum = 14 + (translated.IsV6 ? 40 : 20) + 6;
+        original.Build().AsSpan(checksum, 2).CopyTo(frame.AsSpan(checksum));
+        return frame;
+    }
+
     internal static bool IcmpChecksumValid(byte[] icmp, IPAddress src, IPAddress dst, bool v6) =>
         InternetChecksum.Verifies(icmp, v6 ? InternetChecksum.PseudoHeaderSum(src, dst, 58, icmp.Length) : 0);
 
@@ -49,12 +63,17 @@ public sealed class IcmpErrorTests
     public void ErrorFromTheBackendSideReachesTheClientAsFromTheVip(bool v6, byte type, byte code)
     {
         using var s = Open(v6);
-        var forwarded = new PacketBuilder { Source = s.Client, Destination = s.Backend, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 5353, Payload = new byte[1400] }.Build();
-        var error = IcmpErrorBuilder.Build(s.Backend, s.Client, type, code, forwarded, rest: 1280);
+        var sent = new PacketBuilder { Source = s.Client, Destination = s.Vip, Protocol = PacketBuilder.Udp, SourcePort = 40000, DestPort = 53, Payload = new byte[1400] };
+        var forwarded = sent with { Destination = s.Backend, DestPort = 5353 };
+        var error = IcmpErrorBuilder.Build(s.Backend, s.Client, type, code, forwarded.Build(), rest: 1280);
 
         var result = s.Dp.Run(error);
 
-        Assert.NotEqual(XdpAction.Drop, result.Action);
+        // As if the VIP had sent the error about the packet the client sent, one hop nearer.
+        Assert.Equal(XdpAction.Redirect, result.Action);
+        Assert.Equal(IcmpErrorBuilder.Build(s.Vip, s.Client, type, code, QuotedAsTranslated(sent, forwarded), rest: 1280, ttl: 63,
+                macs: (MockFib.RouterMac, MockFib.NextHopMac)),
+            result.Packet);
         var (src, dst, icmp) = Parse(result.Packet, v6);
         Assert.Equal(s.Vip, src);
         Assert.Equal(s.Client, dst);
@@ -77,11 +96,18 @@ public sealed class IcmpErrorTests
     public void ErrorFromTheClientSideReachesTheBackendAboutItsOwnReply(bool v6)
     {
         using var s = Open(v6);
-        var replySeen = new PacketBuilder { Source = s.Vip, Destination = s.Client, Protocol = PacketBuilder.Udp, SourcePort = 53, DestPort = 40000 }.Build();
-        var error = IcmpErrorBuilder.Build(s.Client, s.Vip, v6 ? (byte)1 : (byte)3, v6 ? (byte)4 : (byte)3, replySeen);
+        var replySent = new PacketBuilder { Source = s.Backend, Destination = s.Client, Protocol = PacketBuilder.Udp, SourcePort = 5353, DestPort = 40000 };
+        var replySeen = replySent with { Source = s.Vip, SourcePort = 53 };
+        byte type = v6 ? (byte)1 : (byte)3, code = v6 ? (byte)4 : (byte)3;
+        var error = IcmpErrorBuilder.Build(s.Client, s.Vip, type, code, replySeen.Build());
 
         var result = s.Dp.Run(error);
 
+        // As if the client had sent the backend an error about the reply the backend sent.
+        Assert.Equal(XdpAction.Redirect, result.Action);
+        Assert.Equal(IcmpErrorBuilder.Build(s.Client, s.Backend, type, code, QuotedAsTranslated(replySent, replySeen), ttl: 63,
+                macs: (MockFib.RouterMac, MockFib.NextHopMac)),
+            result.Packet);
         var (src, dst, icmp) = Parse(result.Packet, v6);
         Assert.Equal(s.Client, src);
         Assert.Equal(s.Backend, dst);

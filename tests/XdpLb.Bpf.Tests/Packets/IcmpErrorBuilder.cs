@@ -8,7 +8,9 @@ namespace XdpLb.Bpf.Tests.Packets;
 public static class IcmpErrorBuilder
 {
     /// <param name="quoted">A frame built by <see cref="PacketBuilder"/>: its IP header and 8 bytes after it are quoted.</param>
-    public static byte[] Build(IPAddress source, IPAddress destination, byte type, byte code, byte[] quoted, uint rest = 0)
+    /// <param name="macs">The frame's source and destination MACs; 02:..:01 to 02:..:02 when null.</param>
+    public static byte[] Build(IPAddress source, IPAddress destination, byte type, byte code, byte[] quoted, uint rest = 0,
+        byte ttl = 64, (byte[] Source, byte[] Destination)? macs = null)
     {
         bool v6 = source.AddressFamily == AddressFamily.InterNetworkV6;
         int quotedIpHeader = v6 ? 40 : (quoted[14] & 0x0f) * 4;
@@ -22,7 +24,15 @@ public static class IcmpErrorBuilder
         BinaryPrimitives.WriteUInt16BigEndian(icmp.AsSpan(2), InternetChecksum.Compute(icmp, pseudo));
 
         var frame = new byte[14 + (v6 ? 40 : 20) + icmp.Length];
-        frame[0] = 0x02; frame[5] = 0x02; frame[6] = 0x02; frame[11] = 0x01;
+        if (macs is var (sourceMac, destinationMac))
+        {
+            destinationMac.CopyTo(frame, 0);
+            sourceMac.CopyTo(frame, 6);
+        }
+        else
+        {
+            frame[0] = 0x02; frame[5] = 0x02; frame[6] = 0x02; frame[11] = 0x01;
+        }
         BinaryPrimitives.WriteUInt16BigEndian(frame.AsSpan(12), v6 ? (ushort)0x86dd : (ushort)0x0800);
         var ip = frame.AsSpan(14);
         if (v6)
@@ -30,7 +40,7 @@ public static class IcmpErrorBuilder
             ip[0] = 0x60;
             BinaryPrimitives.WriteUInt16BigEndian(ip[4..], (ushort)icmp.Length);
             ip[6] = 58;
-            ip[7] = 64;
+            ip[7] = ttl;
             source.GetAddressBytes().CopyTo(ip[8..]);
             destination.GetAddressBytes().CopyTo(ip[24..]);
             icmp.CopyTo(ip[40..]);
@@ -39,7 +49,7 @@ public static class IcmpErrorBuilder
         {
             ip[0] = 0x45;
             BinaryPrimitives.WriteUInt16BigEndian(ip[2..], (ushort)(20 + icmp.Length));
-            ip[8] = 64;
+            ip[8] = ttl;
             ip[9] = 1;
             source.GetAddressBytes().CopyTo(ip[12..]);
             destination.GetAddressBytes().CopyTo(ip[16..]);
