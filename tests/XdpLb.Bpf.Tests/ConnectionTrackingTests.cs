@@ -122,14 +122,14 @@ public sealed class ConnectionTrackingTests
     [Fact]
     public void SynReusingTheSourcePortOfAClosedConnectionIsRescheduled()
     {
-        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()));
+        using var dp = new DataPathHarness(DataPathHarness.Config(DataPathHarness.WebService()), mockFib: true);
         dp.Run(FromClient(42000, TcpFlags.Syn).Build());                       // -> b3
         dp.Run(FromClient(42000, TcpFlags.Rst).Build());                       // INPUT rst: SR stays SR
         dp.Run(FromClient(42000, TcpFlags.Ack).Build());                       // ES
         dp.Run(FromClient(42000, TcpFlags.Rst).Build());                       // ES + rst -> CLOSE
         Assert.Equal(TcpState.Close, StateOf(dp, 42000));
 
-        var again = ParsedPacket.Parse(dp.Run(FromClient(42000, TcpFlags.Syn).Build()).Packet);
+        var again = dp.Forward(FromClient(42000, TcpFlags.Syn));
 
         Assert.Equal(B[1], again.Destination);                                 // a new rr pick, not the old b3
         Assert.Equal(TcpState.SynRecv, StateOf(dp, 42000));
@@ -143,14 +143,14 @@ public sealed class ConnectionTrackingTests
     {
         var service = DataPathHarness.WebService(Protocol.Udp);
         var config = DataPathHarness.Config(service);
-        using var dp = new DataPathHarness(config);
+        using var dp = new DataPathHarness(config, mockFib: true);
         var query = new PacketBuilder { Source = DataPathHarness.Client, Destination = DataPathHarness.Vip, Protocol = PacketBuilder.Udp, DestPort = 80, SourcePort = 5300 };
-        Assert.Equal(B[2], ParsedPacket.Parse(dp.Run(query.Build()).Packet).Destination);
+        Assert.Equal(B[2], dp.Forward(query).Destination);
 
         dp.Dataplane.Apply(config with { Services = [service with { Backends = service.Backends.Take(2).ToList() }] });
 
         Assert.Empty(dp.Program.Conntrack.Keys());
-        var next = ParsedPacket.Parse(dp.Run(query.Build()).Packet);
+        var next = dp.Forward(query);
         Assert.Contains(next.Destination, B.Take(2));
     }
 
@@ -159,14 +159,14 @@ public sealed class ConnectionTrackingTests
     {
         var service = DataPathHarness.WebService();
         var config = DataPathHarness.Config(service);
-        using var dp = new DataPathHarness(config);
+        using var dp = new DataPathHarness(config, mockFib: true);
         dp.Run(FromClient(43000, TcpFlags.Syn).Build());                       // -> b3
 
         dp.Dataplane.Apply(config with { Services = [service with { Backends = [service.Backends[0], service.Backends[1], service.Backends[2] with { Weight = 0 }] }] });
 
-        var established = ParsedPacket.Parse(dp.Run(FromClient(43000, TcpFlags.Ack).Build()).Packet);
+        var established = dp.Forward(FromClient(43000, TcpFlags.Ack));
         Assert.Equal(B[2], established.Destination);
-        var fresh = Enumerable.Range(0, 4).Select(i => ParsedPacket.Parse(dp.Run(FromClient((ushort)(43100 + i), TcpFlags.Syn).Build()).Packet).Destination);
+        var fresh = Enumerable.Range(0, 4).Select(i => dp.Forward(FromClient((ushort)(43100 + i), TcpFlags.Syn)).Destination).ToList();
         Assert.DoesNotContain(B[2], fresh);
         Assert.Equal(new BackendConns { Active = 1 }, Conns(dp, B[2]));
     }
