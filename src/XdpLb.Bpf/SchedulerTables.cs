@@ -21,8 +21,6 @@ internal sealed record SchedulerTables(BucketTable? Buckets, MaglevTable? Maglev
         _ => new(null, null, null),
     };
 
-    public bool Any => Buckets is not null || Maglev is not null || Wrr is not null;
-
     public static bool Uses(Scheduler scheduler) => scheduler is Scheduler.Sh or Scheduler.Dh or Scheduler.Mh or Scheduler.Wrr;
 
     public void Write(XdpLbProgram program, TableKey key)

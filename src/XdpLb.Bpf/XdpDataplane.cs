@@ -108,18 +108,16 @@ public sealed partial class XdpDataplane : IDataplane
         var next = new AppliedService(id, generation, slotCounts, service, listOrder, lastWeights,
             (previous?.HadTables ?? false) || SchedulerTables.Uses(service.Scheduler));
 
-        var slots = ExpectedSlots(key, next);
-        var tables = SchedulerTables.For(service, listOrder, lastWeights);
-        next.Expected = new ExpectedEntries(ExpectedServiceValue(next, slots.Count), slots.ToArray(), tables);
+        var expected = next.Expected = ExpectedFor(key, next);
+        var slots = expected.Slots;
         program.BackendSlots.UpdateBatch(slots.Select(s => s.Key).ToArray(), slots.Select(s => s.Value).ToArray());
         // Slots past the new count in this generation are left from two changes ago.
-        DeleteSlots(id, generation, slots.Count, slotCounts[generation]);
-        slotCounts[generation] = slots.Count;
+        DeleteSlots(id, generation, slots.Length, slotCounts[generation]);
+        slotCounts[generation] = slots.Length;
         AddSourceRanges(id, service.SourceRanges);
         // A service that never had a table has none to delete: skip three syscalls.
-        bool hadTables = (previous?.HadTables ?? false) || tables.Any;
-        if (hadTables)
-            tables.Write(program, new TableKey { ServiceId = id, Generation = generation });
+        if (next.HadTables)
+            expected.Tables.Write(program, new TableKey { ServiceId = id, Generation = generation });
         foreach (var b in listOrder)
         {
             ref var status = ref program.BackendStatus[BackendId(key, b)];
@@ -138,7 +136,7 @@ public sealed partial class XdpDataplane : IDataplane
         });
         // Before the service: templates are judged by it from the first connection on.
         program.AffinityTimeouts.Update(id, service.Persistence);
-        program.Services.Update(ToKey(key), next.Expected.Service);
+        program.Services.Update(ToKey(key), expected.Service);
         applied[key] = next;
         appliedServices[key] = service;
         if (previous is not null)
@@ -205,12 +203,12 @@ public sealed partial class XdpDataplane : IDataplane
     private ExpectedEntries ExpectedFor(ServiceKey key, AppliedService a)
     {
         var slots = ExpectedSlots(key, a);
-        return new ExpectedEntries(ExpectedServiceValue(a, slots.Count), slots.ToArray(), SchedulerTables.For(a.Service, a.ListOrder, a.LastWeights));
+        return new ExpectedEntries(ExpectedServiceValue(a, slots.Length), slots, SchedulerTables.For(a.Service, a.ListOrder, a.LastWeights));
     }
 
     // rr steps through the dests it may pick; every other scheduler sees all dests at
     // their list positions, which its tables and tie-breaks refer to.
-    private List<KeyValuePair<SlotKey, BackendValue>> ExpectedSlots(ServiceKey key, AppliedService a)
+    private KeyValuePair<SlotKey, BackendValue>[] ExpectedSlots(ServiceKey key, AppliedService a)
     {
         var positions = a.Service.Scheduler == Scheduler.Rr ? RoundRobin.Slots(a.ListOrder) : Enumerable.Range(0, a.ListOrder.Count).ToList();
         return positions.Select((position, i) =>
@@ -226,7 +224,7 @@ public sealed partial class XdpDataplane : IDataplane
                     Family = NetworkOrder.Family(backend.Address.AddressFamily),
                     Id = BackendId(key, backend),
                 });
-        }).ToList();
+        }).ToArray();
     }
 
     private static ServiceValue ExpectedServiceValue(AppliedService a, int slotCount) => new()
